@@ -1,0 +1,143 @@
+// `clickprompt train | evaluate | predict | models`.
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/io.h"
+#include "core/params.h"
+#include "core/runtime.h"
+#include "core/strings.h"
+#include "ctr/registry.h"
+#include "data/dataset.h"
+#include "metrics/metrics.h"
+#include "train/run.h"
+#include "train/trainer.h"
+
+namespace clickprompt::cli {
+
+namespace {
+struct TrainArgs {
+  std::string config, data, model, model_config, out, device, run, input, split = "test", cache_dir = ".cache";
+  std::vector<std::string> sets;
+  int64_t seed = -1;
+  bool resume = false, rebuild = false, no_progress = false;
+};
+
+// A dataset entry may be a spec mapping or the path of a spec file.
+YAML::Node resolve_dataset(const YAML::Node& d) {
+  if (d && d.IsScalar()) return core::load_yaml(d.as<std::string>());
+  return d;
+}
+
+YAML::Node build_config(const TrainArgs& a) {
+  YAML::Node cfg = a.config.empty() ? YAML::Node(YAML::NodeType::Map) : core::load_yaml(a.config);
+  if (!a.data.empty()) cfg["dataset"] = core::load_yaml(a.data);
+  cfg["dataset"] = resolve_dataset(cfg["dataset"]);
+  if (!a.model_config.empty()) cfg["model"] = core::merge_yaml(cfg["model"], core::load_yaml(a.model_config));
+  if (!a.model.empty()) {
+    if (!cfg["model"] || !cfg["model"].IsMap() || (cfg["model"]["model"] && cfg["model"]["model"].as<std::string>() != a.model))
+      cfg["model"] = YAML::Node(YAML::NodeType::Map);
+    cfg["model"]["model"] = a.model;
+  }
+  for (const auto& s : a.sets) core::apply_override(cfg, s);
+  if (a.seed >= 0) cfg["seed"] = a.seed;
+  if (!a.device.empty()) cfg["device"] = a.device;
+  if (!cfg["dataset"]) throw Error("no dataset: give --data SPEC.yaml or a config with a dataset section");
+  if (!cfg["model"]) throw Error("no model: give --model NAME (" + core::join(ctr::model_names(), ", ") + ")");
+  return cfg;
+}
+}  // namespace
+
+void add_train_commands(CLI::App& app, Common& common) {
+  auto a = std::make_shared<TrainArgs>();
+
+  auto* train = app.add_subcommand("train", "Train a CTR model; writes checkpoints, metrics.jsonl and result.json");
+  train->add_option("--config", a->config, "Run config (YAML with dataset, model, train sections)");
+  train->add_option("--data", a->data, "Dataset spec (YAML); replaces the config's dataset");
+  train->add_option("--model", a->model, "Model name (" + core::join(ctr::model_names(), ", ") + ")");
+  train->add_option("--model-config", a->model_config, "Model hyper-parameters (YAML)");
+  train->add_option("--set", a->sets, "Override a config value, e.g. --set train.lr=0.0005 --set model.embedding_dim=16");
+  train->add_option("--out", a->out, "Output folder")->required();
+  train->add_option("--seed", a->seed, "Random seed (model init, shuffling)");
+  train->add_option("--device", a->device, "cpu | cuda | cuda:N");
+  train->add_option("--cache-dir", a->cache_dir, "Data cache root")->capture_default_str();
+  train->add_flag("--rebuild-cache", a->rebuild, "Rebuild the data cache");
+  train->add_flag("--resume", a->resume, "Continue from the output folder's last checkpoint");
+  train->add_flag("--no-progress", a->no_progress, "No progress line");
+  train->callback([a, &common] {
+    setup_runtime(common);
+    YAML::Node cfg = build_config(*a);
+    train::RunOptions ro;
+    ro.out_dir = a->out;
+    ro.cache_root = a->cache_dir;
+    ro.rebuild_cache = a->rebuild;
+    ro.resume = a->resume;
+    ro.progress = !a->no_progress;
+    auto r = train::run_ctr(cfg, ro);
+    std::cout << r.dump(2) << "\n";
+  });
+
+  auto* eval = app.add_subcommand("evaluate", "Evaluate a finished run's best checkpoint on a split");
+  eval->add_option("--run", a->run, "Run folder (from train)")->required();
+  eval->add_option("--split", a->split, "train | valid | test")->capture_default_str();
+  eval->add_option("--data", a->data, "Dataset spec to evaluate on (default: the run's)");
+  eval->add_option("--device", a->device, "cpu | cuda | cuda:N");
+  eval->add_option("--cache-dir", a->cache_dir, "Data cache root")->capture_default_str();
+  eval->callback([a, &common] {
+    setup_runtime(common);
+    auto run = train::load_run(a->run, a->device);
+    auto spec = a->data.empty() ? run.spec : data::DatasetSpec::load(a->data);
+    auto ds = data::prepare_dataset(spec, {a->cache_dir, false});
+    if (ds.fields.size() != run.fields.size()) throw Error("the data set's fields differ from the run's");
+    const auto& s = ds.split(a->split);
+    // Re-encode with the run's encoder: the data set may have been prepared differently.
+    const int F = static_cast<int>(ds.fields.size());
+    auto ids = torch::empty({s.rows, F}, torch::kInt64);
+    std::vector<std::vector<int32_t>> code_ids(F);
+    for (int f = 0; f < F; ++f)
+      for (const auto& v : ds.fields[f].values) code_ids[f].push_back(run.encoder.encode(f, v));
+    auto* codes = s.codes.data_ptr<int32_t>();
+    auto* p = ids.data_ptr<int64_t>();
+    for (int64_t i = 0; i < s.rows * F; ++i) p[i] = code_ids[i % F][codes[i]];
+    torch::NoGradGuard ng;
+    std::vector<float> probs;
+    for (int64_t b = 0; b < s.rows; b += 8192) {
+      auto pr = torch::sigmoid(run.model->forward(ids.slice(0, b, std::min(s.rows, b + 8192)).to(torch::Device(run.device))))
+                    .to(torch::kCPU).contiguous();
+      probs.insert(probs.end(), pr.data_ptr<float>(), pr.data_ptr<float>() + pr.numel());
+    }
+    auto lab = s.labels.contiguous();
+    std::vector<float> labels(lab.data_ptr<float>(), lab.data_ptr<float>() + lab.numel());
+    nlohmann::json r{{"run", a->run}, {"dataset", spec.name}, {"split", a->split}, {"rows", s.rows},
+                     {"auc", metrics::auc(probs, labels)}, {"logloss", metrics::logloss(probs, labels)}};
+    std::cout << r.dump(2) << "\n";
+  });
+
+  auto* pred = app.add_subcommand("predict", "Score a CSV (columns named as the run's fields) with a finished run");
+  pred->add_option("--run", a->run, "Run folder (from train)")->required();
+  pred->add_option("--input", a->input, "CSV with a header naming the fields")->required();
+  pred->add_option("--out", a->out, "Output CSV (score per row)")->required();
+  pred->add_option("--device", a->device, "cpu | cuda | cuda:N");
+  pred->callback([a, &common] {
+    setup_runtime(common);
+    auto run = train::load_run(a->run, a->device);
+    auto n = train::predict_csv(run, a->input, a->out);
+    std::cout << "scored " << n << " rows -> " << a->out << "\n";
+  });
+
+  auto* models = app.add_subcommand("models", "List the CTR models");
+  models->callback([] {
+    for (const auto& n : ctr::model_names()) std::cout << n << "\n";
+  });
+
+  auto* info = app.add_subcommand("info", "Print the runtime: torch, BLAS, threads, GEMM rate");
+  info->callback([&common] {
+    setup_runtime(common);
+    std::cout << core::runtime_summary() << "\n";
+    std::cout << "float32 GEMM 1024^3: " << core::measure_gemm_gflops(1024, 10) << " GFLOP/s\n";
+  });
+}
+
+}  // namespace clickprompt::cli

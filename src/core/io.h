@@ -1,0 +1,50 @@
+#pragma once
+// File helpers: whole-file reads, read-only memory maps, gzip-transparent line
+// reading, atomic writes (temp file + rename: a crash never leaves half a file),
+// and content hashing for cache keys.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace clickprompt::core {
+
+bool file_exists(const std::string& path);
+std::string read_file(const std::string& path);  // gzip files are decompressed
+
+// Write via `path.tmp.<pid>` and rename over `path`. The writer gets the temp path.
+void atomic_write(const std::string& path, const std::function<void(const std::string& tmp_path)>& writer);
+void atomic_write_string(const std::string& path, std::string_view content);
+
+// Read-only memory map of a whole file. Move-only.
+class MappedFile {
+ public:
+  MappedFile() = default;
+  explicit MappedFile(const std::string& path);
+  ~MappedFile();
+  MappedFile(MappedFile&& o) noexcept;
+  MappedFile& operator=(MappedFile&& o) noexcept;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const char* data() const { return data_; }
+  size_t size() const { return size_; }
+  std::string_view view() const { return {data_, size_}; }
+
+ private:
+  const char* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+// 64-bit FNV-1a; `seed` chains several inputs.
+uint64_t fnv1a(std::string_view data, uint64_t seed = 1469598103934665603ULL);
+// Hash of a file's contents (streamed).
+uint64_t hash_file(const std::string& path, uint64_t seed = 1469598103934665603ULL);
+std::string hex64(uint64_t v);
+
+// Call `fn(line, line_number)` for every line (1-based; '\r' stripped); gz aware.
+void for_each_line(const std::string& path, const std::function<void(std::string_view, size_t)>& fn);
+
+void make_dirs(const std::string& path);
+
+}  // namespace clickprompt::core

@@ -1,0 +1,123 @@
+#include "core/params.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/strings.h"
+
+namespace clickprompt::core {
+
+Params::Params(YAML::Node node, std::string context) : node_(std::move(node)), context_(std::move(context)) {
+  if (!node_ || node_.IsNull()) node_ = YAML::Node(YAML::NodeType::Map);
+  if (!node_.IsMap()) throw Error(context_ + ": expected a mapping of key: value");
+}
+
+bool Params::has(const std::string& key) const {
+  used_.insert(key);
+  YAML::Node v = node_[key];
+  return v && !v.IsNull();
+}
+
+Params Params::child(const std::string& key) const {
+  used_.insert(key);
+  if (!node_[key] || node_[key].IsNull()) node_[key] = YAML::Node(YAML::NodeType::Map);
+  return Params(node_[key], context_ + "." + key);
+}
+
+void Params::check_unused(const std::vector<std::string>& also_allowed) const {
+  std::vector<std::string> known(used_.begin(), used_.end());
+  known.insert(known.end(), also_allowed.begin(), also_allowed.end());
+  for (const auto& kv : node_) {
+    std::string key = kv.first.as<std::string>();
+    if (std::find(known.begin(), known.end(), key) == known.end())
+      throw Error("unknown key '" + key + "' in " + context_ + " (" + suggest(key, known) + ")");
+  }
+}
+
+void Params::throw_bad_type(const std::string& key) const {
+  YAML::Emitter e;
+  e << node_[key];
+  throw Error(context_ + "." + key + ": value '" + std::string(e.c_str()) + "' has the wrong type");
+}
+
+void Params::throw_missing(const std::string& key) const {
+  throw Error(context_ + ": required key '" + key + "' is missing");
+}
+
+YAML::Node load_yaml(const std::string& path) {
+  try {
+    return YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw Error("config file not found: " + path);
+  } catch (const YAML::Exception& e) {
+    throw Error("cannot parse YAML " + path + " at line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+}
+
+YAML::Node merge_yaml(const YAML::Node& base, const YAML::Node& over) {
+  if (!over || over.IsNull()) return YAML::Clone(base);
+  if (!base || !base.IsMap() || !over.IsMap()) return YAML::Clone(over);
+  YAML::Node out = YAML::Clone(base);
+  for (const auto& kv : over) {
+    std::string k = kv.first.as<std::string>();
+    out[k] = merge_yaml(base[k], kv.second);
+  }
+  return out;
+}
+
+void apply_override(YAML::Node& root, const std::string& assignment) {
+  auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) throw Error("override '" + assignment + "': expected key.path=value");
+  auto path = split(std::string_view(assignment).substr(0, eq), ".");
+  YAML::Node value;
+  try {
+    value = YAML::Load(assignment.substr(eq + 1));
+  } catch (const YAML::Exception& e) {
+    throw Error("override '" + assignment + "': " + e.msg);
+  }
+  std::vector<YAML::Node> chain{root};
+  for (size_t i = 0; i + 1 < path.size(); ++i) {
+    std::string k(path[i]);
+    YAML::Node next = chain.back()[k];
+    if (!next || !next.IsMap()) {
+      chain.back()[k] = YAML::Node(YAML::NodeType::Map);
+      next = chain.back()[k];
+    }
+    chain.push_back(next);
+  }
+  chain.back()[std::string(path.back())] = value;
+}
+
+namespace {
+nlohmann::json to_json(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map: {
+      nlohmann::json j = nlohmann::json::object();
+      for (const auto& kv : n) j[kv.first.as<std::string>()] = to_json(kv.second);
+      return j;
+    }
+    case YAML::NodeType::Sequence: {
+      nlohmann::json j = nlohmann::json::array();
+      for (const auto& v : n) j.push_back(to_json(v));
+      return j;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string s = n.Scalar();
+      if (n.Tag() == "!") return s;  // quoted in the YAML
+      long long i;
+      double d;
+      bool b;
+      if (YAML::convert<long long>::decode(n, i)) return i;
+      if (YAML::convert<double>::decode(n, d)) return d;
+      if (YAML::convert<bool>::decode(n, b)) return b;
+      return s;
+    }
+    default:
+      return nullptr;
+  }
+}
+}  // namespace
+
+std::string yaml_to_json_string(const YAML::Node& node) { return to_json(node).dump(); }
+
+}  // namespace clickprompt::core

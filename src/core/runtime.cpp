@@ -1,0 +1,73 @@
+#include "core/runtime.h"
+
+#include <ATen/Parallel.h>
+#include <ATen/Version.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "core/error.h"
+#include "core/strings.h"
+
+namespace clickprompt::core {
+
+int configure_threads(int threads) {
+  if (threads < 0) throw Error("--threads must be >= 0 (0 = all cores), got " + std::to_string(threads));
+  int n = threads == 0 ? static_cast<int>(std::thread::hardware_concurrency()) : threads;
+  if (n <= 0) n = 1;
+  at::set_num_threads(n);
+  return at::get_num_threads();
+}
+
+std::string blas_backend() {
+  // Debian's LibTorch is linked against the generic libblas.so.3, which the
+  // alternatives system points at OpenBLAS (if installed) or the reference BLAS.
+  std::string cfg = at::show_config();
+  std::string which = "unknown";
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    if (line.find("libopenblas") != std::string::npos) {
+      which = line.find("openmp") != std::string::npos ? "OpenBLAS (openmp)" : "OpenBLAS";
+      break;
+    }
+    if (line.find("libmkl") != std::string::npos) {
+      which = "MKL";
+      break;
+    }
+    if (line.find("/blas/libblas") != std::string::npos || line.find("libblas.so") != std::string::npos)
+      which = "reference BLAS (slow: install libopenblas0-openmp)";
+  }
+  if (which == "unknown" && cfg.find("BLAS_INFO=mkl") != std::string::npos) which = "MKL";
+  return which;
+}
+
+std::string runtime_summary() {
+  return "torch " + std::string(TORCH_VERSION) + ", BLAS=" + blas_backend() +
+         ", threads=" + std::to_string(at::get_num_threads());
+}
+
+std::string check_device(const std::string& device) {
+  try {
+    torch::Device d(device);
+    if (d.is_cuda() && !torch::cuda::is_available())
+      throw Error("device '" + device + "' requested but this LibTorch has no CUDA device available");
+    return d.str();
+  } catch (const c10::Error&) {
+    throw Error("unknown device '" + device + "' (expected cpu, cuda or cuda:N)");
+  }
+}
+
+double measure_gemm_gflops(int n, int repeats) {
+  torch::NoGradGuard ng;
+  auto a = torch::randn({n, n});
+  auto b = torch::randn({n, n});
+  auto c = torch::mm(a, b);  // warm up
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < repeats; ++i) c = torch::mm(a, b);
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return 2.0 * n * n * static_cast<double>(n) * repeats / s / 1e9;
+}
+
+}  // namespace clickprompt::core

@@ -1,0 +1,19 @@
+#pragma once
+// Process-wide runtime settings: intra-op threads (LibTorch starts with ONE on
+// these machines), the BLAS backend in use, and the compute device.
+#include <string>
+
+namespace clickprompt::core {
+
+// Sets LibTorch's intra-op threads; 0 means all cores. Returns the count in use.
+int configure_threads(int threads);
+// One-line description: "BLAS=OpenBLAS (openmp), threads=2, torch 1.13.1".
+std::string runtime_summary();
+// Name of the BLAS library LibTorch calls (from at::show_config()).
+std::string blas_backend();
+// Validates "cpu", "cuda", "cuda:1"; throws Error with a clear message otherwise.
+std::string check_device(const std::string& device);
+// Measured single-precision GEMM rate in GFLOP/s (n x n x n, a few repeats).
+double measure_gemm_gflops(int n = 1024, int repeats = 5);
+
+}  // namespace clickprompt::core

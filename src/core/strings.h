@@ -1,0 +1,25 @@
+#pragma once
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace clickprompt::core {
+
+std::vector<std::string_view> split(std::string_view s, std::string_view sep);
+std::string_view trim(std::string_view s);
+std::string to_lower(std::string_view s);
+bool starts_with(std::string_view s, std::string_view prefix);
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
+
+// Edit distance (insert/delete/substitute, each cost 1).
+size_t edit_distance(std::string_view a, std::string_view b);
+// "unknown model 'dcnv3' (did you mean 'dcnv2'?; known: ...)" style message tail.
+std::string suggest(std::string_view given, const std::vector<std::string>& known);
+
+// ISO-8859-1 bytes to UTF-8.
+std::string latin1_to_utf8(std::string_view s);
+// Parse a whole string as a number; throws Error with `what` as context on failure.
+long long parse_int(std::string_view s, const std::string& what);
+double parse_double(std::string_view s, const std::string& what);
+
+}  // namespace clickprompt::core

@@ -1,0 +1,358 @@
+#include "data/dataset.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <random>
+
+#include "core/error.h"
+#include "core/io.h"
+#include "core/strings.h"
+#include "data/reader.h"
+
+namespace clickprompt::data {
+
+namespace {
+constexpr char kMagic[8] = {'C', 'P', 'D', 'A', 'T', 'A', '0', '1'};
+constexpr uint64_t kFormatVersion = 1;
+
+struct CacheHeader {
+  char magic[8];
+  uint64_t version, num_fields, n_train, n_valid, n_test, has_prob, reserved;
+};
+}  // namespace
+
+// ---------------------------------------------------------------- encoder
+int64_t Encoder::total_size() const {
+  int64_t n = 0;
+  for (int f = 0; f < num_fields(); ++f) n += field_size(f);
+  return n;
+}
+
+void Encoder::finalize() {
+  offsets.assign(vocab.size(), 0);
+  lookup_.assign(vocab.size(), {});
+  int64_t off = 0;
+  for (size_t f = 0; f < vocab.size(); ++f) {
+    offsets[f] = off;
+    for (size_t k = 0; k < vocab[f].size(); ++k) lookup_[f].emplace(vocab[f][k], static_cast<int32_t>(off + k + 1));
+    off += field_size(static_cast<int>(f));
+  }
+  if (off > std::numeric_limits<int32_t>::max()) throw Error("vocabulary too large for int32 ids");
+}
+
+int32_t Encoder::encode(int f, const std::string& value) const {
+  auto it = lookup_[f].find(value);
+  return it == lookup_[f].end() ? static_cast<int32_t>(offsets[f]) : it->second;
+}
+
+ctr::FeatureInfo Encoder::feature_info(const std::vector<std::string>& names) const {
+  ctr::FeatureInfo info;
+  info.num_fields = num_fields();
+  info.vocab_size = total_size();
+  info.field_offsets = offsets;
+  for (int f = 0; f < num_fields(); ++f) info.field_sizes.push_back(field_size(f));
+  info.field_names = names;
+  return info;
+}
+
+// ---------------------------------------------------------------- dataset
+const Split& Dataset::split(const std::string& name) const {
+  if (name == "train") return train;
+  if (name == "valid") return valid;
+  if (name == "test") return test;
+  throw Error("unknown split '" + name + "' (" + core::suggest(name, {"train", "valid", "test"}) + ")");
+}
+
+ctr::FeatureInfo Dataset::feature_info() const {
+  std::vector<std::string> names;
+  for (const auto& f : fields) names.push_back(f.name);
+  return encoder.feature_info(names);
+}
+
+std::string Dataset::value(const Split& s, int64_t row, int field) const {
+  int32_t code = s.codes.data_ptr<int32_t>()[row * static_cast<int64_t>(fields.size()) + field];
+  return fields[field].values[code];
+}
+
+std::string Dataset::text_view(const Split& s, int64_t row) const {
+  std::string out;
+  for (size_t f = 0; f < fields.size(); ++f) {
+    if (f) out.push_back(' ');
+    out += fields[f].display;
+    out += " is ";
+    out += value(s, row, static_cast<int>(f));
+    out.push_back('.');
+  }
+  return out;
+}
+
+SplitIndices make_split(const SplitSpec& s, size_t rows, const std::vector<double>* timestamps) {
+  SplitIndices out;
+  std::vector<int64_t> order(rows);
+  std::iota(order.begin(), order.end(), 0);
+  out.kind_used = s.kind;
+  if (s.kind == "time" && (timestamps == nullptr || timestamps->empty())) {
+    spdlog::warn("split.kind=time asked for, but the data has no timestamps (e.g. a 3-field ratings.dat); "
+                 "falling back to a random split with seed {}",
+                 s.seed);
+    out.kind_used = "random (time split requested; no timestamps)";
+  }
+  if (s.kind == "time" && timestamps && !timestamps->empty()) {
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int64_t a, int64_t b) { return (*timestamps)[a] < (*timestamps)[b]; });
+  } else {
+    std::mt19937_64 rng(s.seed);
+    for (size_t i = rows; i > 1; --i) {
+      std::uniform_int_distribution<size_t> pick(0, i - 1);
+      std::swap(order[i - 1], order[pick(rng)]);
+    }
+  }
+  size_t n_train = static_cast<size_t>(std::llround(rows * s.ratios[0]));
+  size_t n_valid = static_cast<size_t>(std::llround(rows * s.ratios[1]));
+  n_train = std::min(n_train, rows);
+  n_valid = std::min(n_valid, rows - n_train);
+  out.train.assign(order.begin(), order.begin() + n_train);
+  out.valid.assign(order.begin() + n_train, order.begin() + n_train + n_valid);
+  out.test.assign(order.begin() + n_train + n_valid, order.end());
+  return out;
+}
+
+namespace {
+
+uint64_t cache_key(const DatasetSpec& spec, const std::vector<std::string>& files) {
+  YAML::Emitter e;
+  e << spec.yaml;
+  uint64_t h = core::fnv1a(std::string(e.c_str()), core::fnv1a("clickprompt-cache-v" + std::to_string(kFormatVersion)));
+  for (const auto& f : files) h = core::hash_file(f, h);
+  return h;
+}
+
+std::vector<std::string> raw_files(const DatasetSpec& spec) {
+  if (spec.format == "movielens") return {spec.path + "/users.dat", spec.path + "/movies.dat", spec.path + "/ratings.dat"};
+  return {spec.path};
+}
+
+// Builds the three splits from the raw table (encoder fitted on train).
+void build(Dataset& ds, const RawTable& t) {
+  const auto& spec = ds.spec;
+  const int F = static_cast<int>(spec.fields.size());
+  const auto* ts = t.numbers.count("timestamp") ? &t.numbers.at("timestamp") : nullptr;
+  SplitIndices idx = make_split(spec.split, t.rows, ts);
+  ds.split_used = idx.kind_used;
+  if (idx.train.empty() || idx.valid.empty() || idx.test.empty())
+    throw Error("dataset " + spec.name + ": too few rows (" + std::to_string(t.rows) + ") for a train/valid/test split");
+
+  std::vector<const StringColumn*> cols;
+  for (const auto& f : spec.fields) {
+    cols.push_back(&t.strings.at(f.source));
+    ds.fields.push_back({f.name, f.display, cols.back()->values});
+  }
+  // Fit: count train occurrences per raw code, keep those >= min_count, order by frequency.
+  ds.encoder.vocab.assign(F, {});
+  std::vector<std::vector<int32_t>> code_to_local(F);
+  for (int f = 0; f < F; ++f) {
+    std::vector<int64_t> counts(cols[f]->values.size(), 0);
+    for (int64_t r : idx.train) ++counts[cols[f]->codes[r]];
+    std::vector<int32_t> kept;
+    for (size_t c = 0; c < counts.size(); ++c)
+      if (counts[c] >= spec.fields[f].min_count) kept.push_back(static_cast<int32_t>(c));
+    std::stable_sort(kept.begin(), kept.end(), [&](int32_t a, int32_t b) { return counts[a] > counts[b]; });
+    code_to_local[f].assign(counts.size(), 0);
+    for (size_t k = 0; k < kept.size(); ++k) {
+      code_to_local[f][kept[k]] = static_cast<int32_t>(k + 1);
+      ds.encoder.vocab[f].push_back(cols[f]->values[kept[k]]);
+    }
+  }
+  ds.encoder.finalize();
+
+  const auto& label_col = t.numbers.at(spec.label_column);
+  const std::vector<double>* prob_col = spec.prob_column.empty() ? nullptr : &t.numbers.at(spec.prob_column);
+  auto fill = [&](Split& s, const char* name, const std::vector<int64_t>& rows) {
+    s.name = name;
+    s.rows = static_cast<int64_t>(rows.size());
+    s.ids = torch::empty({s.rows, F}, torch::kInt32);
+    s.codes = torch::empty({s.rows, F}, torch::kInt32);
+    s.labels = torch::empty({s.rows}, torch::kFloat32);
+    auto* ids = s.ids.data_ptr<int32_t>();
+    auto* codes = s.codes.data_ptr<int32_t>();
+    auto* labels = s.labels.data_ptr<float>();
+    for (int64_t i = 0; i < s.rows; ++i) {
+      int64_t r = rows[i];
+      for (int f = 0; f < F; ++f) {
+        uint32_t c = cols[f]->codes[r];
+        codes[i * F + f] = static_cast<int32_t>(c);
+        ids[i * F + f] = static_cast<int32_t>(ds.encoder.offsets[f] + code_to_local[f][c]);
+      }
+      labels[i] = label_col[r] > spec.label_threshold ? 1.0f : 0.0f;
+    }
+    if (prob_col) {
+      s.prob = torch::empty({s.rows}, torch::kFloat32);
+      auto* p = s.prob.data_ptr<float>();
+      for (int64_t i = 0; i < s.rows; ++i) p[i] = static_cast<float>((*prob_col)[rows[i]]);
+    }
+  };
+  fill(ds.train, "train", idx.train);
+  fill(ds.valid, "valid", idx.valid);
+  fill(ds.test, "test", idx.test);
+}
+
+nlohmann::json meta_json(const Dataset& ds, uint64_t key) {
+  nlohmann::json j;
+  j["format_version"] = kFormatVersion;
+  j["key"] = core::hex64(key);
+  j["name"] = ds.spec.name;
+  j["split_used"] = ds.split_used;
+  j["fields"] = nlohmann::json::array();
+  for (size_t f = 0; f < ds.fields.size(); ++f)
+    j["fields"].push_back({{"name", ds.fields[f].name},
+                           {"display", ds.fields[f].display},
+                           {"values", ds.fields[f].values},
+                           {"vocab", ds.encoder.vocab[f]}});
+  return j;
+}
+
+void write_cache(const Dataset& ds, const std::string& dir, uint64_t key) {
+  core::make_dirs(dir);
+  const int64_t F = static_cast<int64_t>(ds.fields.size());
+  core::atomic_write(dir + "/data.bin", [&](const std::string& tmp) {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw Error("cannot write cache file " + tmp);
+    CacheHeader h{};
+    std::memcpy(h.magic, kMagic, 8);
+    h.version = kFormatVersion;
+    h.num_fields = F;
+    h.n_train = ds.train.rows;
+    h.n_valid = ds.valid.rows;
+    h.n_test = ds.test.rows;
+    h.has_prob = ds.train.prob.defined() ? 1 : 0;
+    out.write(reinterpret_cast<const char*>(&h), sizeof(h));
+    auto put = [&](const torch::Tensor& t) {
+      out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * t.element_size()));
+    };
+    for (const Split* s : {&ds.train, &ds.valid, &ds.test}) {
+      put(s->ids);
+      put(s->codes);
+      put(s->labels);
+      if (h.has_prob) put(s->prob);
+    }
+    out.flush();
+    if (!out) throw Error("write failed for cache file " + tmp + " (disk full?)");
+  });
+  // meta.json last: its presence marks a complete cache.
+  core::atomic_write_string(dir + "/meta.json", meta_json(ds, key).dump());
+}
+
+void load_cache(Dataset& ds, const std::string& dir, uint64_t key) {
+  const std::string meta_path = dir + "/meta.json", bin_path = dir + "/data.bin";
+  auto corrupt = [&](const std::string& why) {
+    return Error("corrupt data cache " + dir + ": " + why + " (delete the folder or rerun with --rebuild-cache)");
+  };
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(core::read_file(meta_path));
+  } catch (const nlohmann::json::exception& e) {
+    throw corrupt(std::string("meta.json: ") + e.what());
+  }
+  try {
+    if (j.at("key").get<std::string>() != core::hex64(key)) throw corrupt("key mismatch");
+    ds.split_used = j.at("split_used").get<std::string>();
+    const auto& fields = j.at("fields");
+    if (fields.size() != ds.spec.fields.size()) throw corrupt("field count differs from the spec");
+    ds.encoder.vocab.clear();
+    for (const auto& f : fields) {
+      ds.fields.push_back({f.at("name").get<std::string>(), f.at("display").get<std::string>(),
+                           f.at("values").get<std::vector<std::string>>()});
+      ds.encoder.vocab.push_back(f.at("vocab").get<std::vector<std::string>>());
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw corrupt(std::string("meta.json: ") + e.what());
+  }
+  ds.encoder.finalize();
+
+  auto map = std::make_shared<core::MappedFile>(bin_path);
+  if (map->size() < sizeof(CacheHeader)) throw corrupt("data.bin is truncated");
+  CacheHeader h;
+  std::memcpy(&h, map->data(), sizeof(h));
+  if (std::memcmp(h.magic, kMagic, 8) != 0 || h.version != kFormatVersion) throw corrupt("data.bin has a bad header");
+  const int64_t F = static_cast<int64_t>(h.num_fields);
+  if (F != static_cast<int64_t>(ds.fields.size())) throw corrupt("field count mismatch");
+  uint64_t per_row = 4 * (2 * F + 1 + h.has_prob);
+  uint64_t expect = sizeof(CacheHeader) + per_row * (h.n_train + h.n_valid + h.n_test);
+  if (map->size() != expect)
+    throw corrupt("data.bin has " + std::to_string(map->size()) + " bytes, expected " + std::to_string(expect));
+  size_t off = sizeof(CacheHeader);
+  auto view = [&](std::vector<int64_t> shape, torch::Dtype dt) {
+    int64_t n = 1;
+    for (auto d : shape) n *= d;
+    void* p = const_cast<char*>(map->data() + off);
+    off += static_cast<size_t>(n) * 4;
+    return torch::from_blob(p, shape, [map](void*) {}, torch::TensorOptions().dtype(dt));
+  };
+  int64_t max_id = ds.encoder.total_size();
+  auto load = [&](Split& s, const char* name, int64_t rows) {
+    s.name = name;
+    s.rows = rows;
+    s.ids = view({rows, F}, torch::kInt32);
+    s.codes = view({rows, F}, torch::kInt32);
+    s.labels = view({rows}, torch::kFloat32);
+    if (h.has_prob) s.prob = view({rows}, torch::kFloat32);
+    if (rows > 0 && (s.ids.min().item<int32_t>() < 0 || s.ids.max().item<int32_t>() >= max_id))
+      throw corrupt(std::string(name) + " ids out of range");
+  };
+  load(ds.train, "train", static_cast<int64_t>(h.n_train));
+  load(ds.valid, "valid", static_cast<int64_t>(h.n_valid));
+  load(ds.test, "test", static_cast<int64_t>(h.n_test));
+}
+
+}  // namespace
+
+Dataset prepare_dataset(const DatasetSpec& spec, const PrepareOptions& opt) {
+  auto t0 = std::chrono::steady_clock::now();
+  Dataset ds;
+  ds.spec = spec;
+  auto files = raw_files(spec);
+  for (const auto& f : files)
+    if (!core::file_exists(f)) throw Error("dataset " + spec.name + ": raw file not found: " + f);
+  uint64_t key = cache_key(spec, files);
+  if (!opt.cache_root.empty()) ds.cache_dir = opt.cache_root + "/" + spec.name + "-" + core::hex64(key);
+  if (!ds.cache_dir.empty() && !opt.rebuild && core::file_exists(ds.cache_dir + "/meta.json")) {
+    load_cache(ds, ds.cache_dir, key);
+    ds.loaded_from_cache = true;
+  } else {
+    RawTable t = read_table(spec);
+    build(ds, t);
+    if (!ds.cache_dir.empty()) write_cache(ds, ds.cache_dir, key);
+  }
+  ds.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return ds;
+}
+
+void export_csv(const Dataset& ds, const std::string& split_name, const std::string& path) {
+  const Split& s = ds.split(split_name);
+  core::atomic_write(path, [&](const std::string& tmp) {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw Error("cannot write " + tmp);
+    for (const auto& f : ds.fields) out << csv_escape(f.name) << ',';
+    out << "label";
+    if (s.prob.defined()) out << ",prob";
+    out << '\n';
+    const float* labels = s.labels.data_ptr<float>();
+    const float* prob = s.prob.defined() ? s.prob.data_ptr<float>() : nullptr;
+    for (int64_t r = 0; r < s.rows; ++r) {
+      for (size_t f = 0; f < ds.fields.size(); ++f) out << csv_escape(ds.value(s, r, static_cast<int>(f))) << ',';
+      out << static_cast<int>(labels[r]);
+      if (prob) out << ',' << prob[r];
+      out << '\n';
+    }
+    out.flush();
+    if (!out) throw Error("write failed for " + tmp);
+  });
+}
+
+}  // namespace clickprompt::data

@@ -1,0 +1,32 @@
+#pragma once
+// The column table readers produce: string columns dictionary-encoded at read
+// time (one value list + one code per row: ML-1M has 1M rows but only ~10k
+// distinct user/movie values), plus numeric columns (rating, timestamp, ...).
+#include <cstdint>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace clickprompt::data {
+
+struct StringColumn {
+  std::vector<std::string> values;  // distinct values, UTF-8
+  std::vector<uint32_t> codes;      // one per row, index into values
+
+  uint32_t intern(const std::string& v);  // returns the code of v, adding it if new
+  void push(const std::string& v) { codes.push_back(intern(v)); }
+
+ private:
+  std::unordered_map<std::string, uint32_t> index_;
+};
+
+struct RawTable {
+  size_t rows = 0;
+  std::map<std::string, StringColumn> strings;
+  std::map<std::string, std::vector<double>> numbers;
+  std::vector<std::string> source_files;  // for messages and the cache key
+  std::vector<std::string> column_names() const;
+};
+
+}  // namespace clickprompt::data

@@ -1,0 +1,197 @@
+#include "train/run.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <fstream>
+
+#include "core/error.h"
+#include "core/io.h"
+#include "core/params.h"
+#include "core/runtime.h"
+#include "ctr/registry.h"
+#include "data/reader.h"
+#include "metrics/metrics.h"
+#include "train/ctr_task.h"
+#include "train/trainer.h"
+
+namespace clickprompt::train {
+
+namespace {
+
+std::vector<float> to_vector(const torch::Tensor& t) {
+  auto c = t.to(torch::kCPU, torch::kFloat32).contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+nlohmann::json encoder_json(const data::Dataset& ds) {
+  nlohmann::json j = nlohmann::json::array();
+  for (size_t f = 0; f < ds.fields.size(); ++f)
+    j.push_back({{"name", ds.fields[f].name}, {"display", ds.fields[f].display}, {"vocab", ds.encoder.vocab[f]}});
+  return j;
+}
+
+std::string model_name(const YAML::Node& model) {
+  if (!model || !model["model"]) throw Error("config: model.model (the model name) is missing");
+  return model["model"].as<std::string>();
+}
+
+}  // namespace
+
+nlohmann::json run_ctr(const YAML::Node& config_in, const RunOptions& opt) {
+  auto t_start = std::chrono::steady_clock::now();
+  YAML::Node config = YAML::Clone(config_in);
+  core::Params root(config, "config");
+  const uint64_t seed = root.get<uint64_t>("seed", 2024);
+  const std::string device = core::check_device(root.get<std::string>("device", "cpu"));
+  if (!config["dataset"] || !config["dataset"].IsMap()) throw Error("config: 'dataset' section (a dataset spec) is missing");
+  data::DatasetSpec spec = data::DatasetSpec::from_yaml(config["dataset"], "config.dataset");
+  root.has("dataset");
+  core::Params model_p = root.child("model");
+  core::Params train_p = root.child("train");
+  const std::string name = model_name(config["model"]);
+  root.check_unused();
+  ctr::check_model_name(name);
+
+  spdlog::info("{}", core::runtime_summary());
+  data::PrepareOptions popt{opt.cache_root, opt.rebuild_cache};
+  data::Dataset ds = data::prepare_dataset(spec, popt);
+  spdlog::info("data {}: {} train / {} valid / {} test rows, {} fields, {} ids ({}, {:.2f}s)", spec.name,
+               ds.train.rows, ds.valid.rows, ds.test.rows, ds.fields.size(), ds.encoder.total_size(),
+               ds.loaded_from_cache ? "from cache" : "prepared", ds.seconds);
+
+  torch::manual_seed(seed);
+  auto model = ctr::create_model(name, ds.feature_info(), model_p);
+  int64_t n_params = 0;
+  for (const auto& p : model->parameters()) n_params += p.numel();
+  spdlog::info("model {}: {} parameters, representation dim {}", name, n_params, model->representation_dim());
+
+  TrainerOptions topt = TrainerOptions::from(train_p);
+  topt.seed = seed;
+  topt.device = device;
+  topt.progress = opt.progress;
+  CtrTask task(model, train_p);
+  train_p.check_unused();
+
+  core::make_dirs(opt.out_dir);
+  // The config as used (defaults filled in) and the encoder: enough to reload the run.
+  {
+    YAML::Emitter e;
+    e << config;
+    core::atomic_write_string(opt.out_dir + "/config.yaml", std::string(e.c_str()) + "\n");
+    core::atomic_write_string(opt.out_dir + "/encoder.json", encoder_json(ds).dump());
+  }
+
+  Trainer trainer(topt, opt.out_dir);
+  FitResult fit = trainer.fit(task, ds, opt.resume);
+
+  double infer_seconds = 0;
+  auto test_probs = trainer.predict(task, ds.test, &infer_seconds);
+  auto test_labels = to_vector(ds.test.labels);
+  nlohmann::json r;
+  r["dataset"] = spec.name;
+  r["split"] = ds.split_used;
+  r["split_seed"] = spec.split.seed;
+  r["model"] = name;
+  r["mode"] = "ctr";
+  r["seed"] = seed;
+  r["config"] = nlohmann::json::parse(core::yaml_to_json_string(config));
+  r["best_epoch"] = fit.best_epoch;
+  r["epochs_run"] = fit.epochs_run;
+  r["valid_auc"] = fit.valid_auc;
+  r["valid_logloss"] = fit.valid_logloss;
+  r["test_auc"] = metrics::auc(test_probs, test_labels);
+  r["test_logloss"] = metrics::logloss(test_probs, test_labels);
+  if (ds.test.prob.defined()) {
+    auto bayes = to_vector(ds.test.prob);
+    r["bayes_test_auc"] = metrics::auc(bayes, test_labels);
+    r["bayes_test_logloss"] = metrics::logloss(bayes, test_labels);
+  }
+  r["train_samples_per_sec"] = fit.train_samples_per_sec;
+  r["infer_samples_per_sec"] = infer_seconds > 0 ? ds.test.rows / infer_seconds : 0.0;
+  r["eval_batch_size"] = topt.eval_batch_size;
+  r["parameters"] = n_params;
+  r["threads"] = at::get_num_threads();
+  r["device"] = device;
+  r["blas"] = core::blas_backend();
+  r["data_seconds"] = ds.seconds;
+  r["wall_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  core::atomic_write_string(opt.out_dir + "/result.json", r.dump(2) + "\n");
+  spdlog::info("test AUC {:.5f} logloss {:.5f} (best epoch {}) -> {}/result.json", r["test_auc"].get<double>(),
+               r["test_logloss"].get<double>(), fit.best_epoch, opt.out_dir);
+  return r;
+}
+
+LoadedRun load_run(const std::string& run_dir, const std::string& device_override) {
+  LoadedRun run;
+  const std::string cfg_path = run_dir + "/config.yaml", enc_path = run_dir + "/encoder.json";
+  for (const auto& p : {cfg_path, enc_path, run_dir + "/best.ckpt"})
+    if (!core::file_exists(p)) throw Error("not a finished run folder: " + p + " is missing");
+  run.config = core::load_yaml(cfg_path);
+  run.spec = data::DatasetSpec::from_yaml(run.config["dataset"], cfg_path + ":dataset");
+  nlohmann::json enc;
+  try {
+    enc = nlohmann::json::parse(core::read_file(enc_path));
+    for (const auto& f : enc) {
+      run.fields.push_back({f.at("name").get<std::string>(), f.at("display").get<std::string>(), {}});
+      run.encoder.vocab.push_back(f.at("vocab").get<std::vector<std::string>>());
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw Error("corrupt " + enc_path + ": " + e.what());
+  }
+  run.encoder.finalize();
+  std::vector<std::string> names;
+  for (const auto& f : run.fields) names.push_back(f.name);
+  core::Params model_p(run.config["model"], cfg_path + ":model");
+  run.model = ctr::create_model(model_name(run.config["model"]), run.encoder.feature_info(names), model_p);
+  load_module(*run.model, run_dir + "/best.ckpt");
+  run.device = core::check_device(device_override.empty()
+                                      ? (run.config["device"] ? run.config["device"].as<std::string>() : "cpu")
+                                      : device_override);
+  run.model->to(torch::Device(run.device));
+  run.model->eval();
+  return run;
+}
+
+int64_t predict_csv(const LoadedRun& run, const std::string& in_path, const std::string& out_path, int64_t batch_size) {
+  std::vector<std::string> cols;
+  for (const auto& f : run.fields) cols.push_back(f.name);
+  data::RawTable t = data::read_csv(in_path, cols, {"label"}, /*numeric_optional=*/true);
+  const int F = static_cast<int>(cols.size());
+  // Encode each distinct raw value once, then map the per-row codes.
+  std::vector<std::vector<int32_t>> code_ids(F);
+  for (int f = 0; f < F; ++f)
+    for (const auto& v : t.strings.at(cols[f]).values) code_ids[f].push_back(run.encoder.encode(f, v));
+  auto ids = torch::empty({static_cast<int64_t>(t.rows), F}, torch::kInt64);
+  auto* p = ids.data_ptr<int64_t>();
+  for (size_t r = 0; r < t.rows; ++r)
+    for (int f = 0; f < F; ++f) p[r * F + f] = code_ids[f][t.strings.at(cols[f]).codes[r]];
+
+  torch::NoGradGuard ng;
+  torch::Device dev(run.device);
+  std::vector<float> scores;
+  scores.reserve(t.rows);
+  for (int64_t s = 0; s < static_cast<int64_t>(t.rows); s += batch_size) {
+    int64_t e = std::min<int64_t>(t.rows, s + batch_size);
+    auto prob = torch::sigmoid(run.model->forward(ids.slice(0, s, e).to(dev))).to(torch::kCPU).contiguous();
+    scores.insert(scores.end(), prob.data_ptr<float>(), prob.data_ptr<float>() + prob.numel());
+  }
+  const auto* labels = t.numbers.count("label") ? &t.numbers.at("label") : nullptr;
+  core::atomic_write(out_path, [&](const std::string& tmp) {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) throw Error("cannot write " + tmp);
+    out << (labels ? "score,label\n" : "score\n");
+    char buf[32];
+    for (size_t r = 0; r < t.rows; ++r) {
+      std::snprintf(buf, sizeof(buf), "%.6f", scores[r]);
+      out << buf;
+      if (labels) out << ',' << (*labels)[r];
+      out << '\n';
+    }
+    out.flush();
+    if (!out) throw Error("write failed for " + tmp);
+  });
+  return static_cast<int64_t>(t.rows);
+}
+
+}  // namespace clickprompt::train

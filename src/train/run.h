@@ -1,0 +1,44 @@
+#pragma once
+// One training run end to end: config -> data -> model -> fit -> test ->
+// result.json (the contract every later mode reuses), plus loading a finished
+// run back for evaluation and prediction.
+#include <yaml-cpp/yaml.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "ctr/ctr_model.h"
+#include "data/dataset.h"
+
+namespace clickprompt::train {
+
+struct RunOptions {
+  std::string out_dir;
+  std::string cache_root = ".cache";
+  bool rebuild_cache = false;
+  bool resume = false;
+  bool progress = true;
+  int threads = 0;  // as configured (for result.json)
+};
+
+// `config` has sections dataset (a spec mapping), model (mapping with `model: name`),
+// train (mapping), and keys seed, device. Returns result.json's content.
+nlohmann::json run_ctr(const YAML::Node& config, const RunOptions& opt);
+
+// A finished run loaded back: its config, encoder and best weights.
+struct LoadedRun {
+  YAML::Node config;
+  data::DatasetSpec spec;
+  data::Encoder encoder;
+  std::vector<data::FieldMeta> fields;  // names and display names (values empty)
+  ctr::CtrModelPtr model;
+  std::string device;
+};
+LoadedRun load_run(const std::string& run_dir, const std::string& device = "");
+
+// Scores a CSV whose header names the run's fields (extra columns ignored);
+// writes `score` (and the label if present) per row to out_path. Returns rows scored.
+int64_t predict_csv(const LoadedRun& run, const std::string& in_path, const std::string& out_path,
+                    int64_t batch_size = 4096);
+
+}  // namespace clickprompt::train

@@ -1,0 +1,57 @@
+#pragma once
+// Helpers shared by the tests: temp folders, the shared data path, running the CLI.
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace clickprompt::test_util {
+
+inline std::string shared_dir() {
+  const char* env = std::getenv("CLICKPROMPT_SHARED");
+  return env ? env : CP_SHARED_DIR;
+}
+inline std::string ml1m_dir() { return shared_dir() + "/data/ml-1m"; }
+inline bool have_ml1m() { return std::filesystem::exists(ml1m_dir() + "/ratings.dat"); }
+
+// A fresh folder under the system temp dir, removed when the object dies.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& tag = "cp") {
+    std::string tmpl = (std::filesystem::temp_directory_path() / (tag + "-XXXXXX")).string();
+    path_ = mkdtemp(tmpl.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+  void write(const std::string& name, const std::string& content) const {
+    std::ofstream(file(name), std::ios::binary) << content;
+  }
+
+ private:
+  std::string path_;
+};
+
+struct CliResult {
+  int code;
+  std::string output;  // stdout + stderr
+};
+
+// Runs the built CLI with `args` (a shell-quoted string).
+inline CliResult run_cli(const std::string& args) {
+  std::string cmd = std::string(CP_CLI_PATH) + " " + args + " 2>&1";
+  CliResult r{0, ""};
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.output.append(buf, n);
+  int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+}  // namespace clickprompt::test_util
