@@ -1,6 +1,7 @@
 // `clickprompt train | evaluate | predict | models`.
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -35,7 +36,7 @@ YAML::Node build_config(const TrainArgs& a) {
   YAML::Node cfg = a.config.empty() ? YAML::Node(YAML::NodeType::Map) : core::load_yaml(a.config);
   if (!a.data.empty()) cfg["dataset"] = core::load_yaml(a.data);
   cfg["dataset"] = resolve_dataset(cfg["dataset"]);
-  if (!a.model_config.empty()) cfg["model"] = core::merge_yaml(cfg["model"], core::load_yaml(a.model_config));
+  if (!a.model_config.empty()) cfg["model"] = core::load_yaml(a.model_config);  // replaces the config's model
   if (!a.model.empty()) {
     if (!cfg["model"] || !cfg["model"].IsMap() || (cfg["model"]["model"] && cfg["model"]["model"].as<std::string>() != a.model))
       cfg["model"] = YAML::Node(YAML::NodeType::Map);
@@ -125,6 +126,40 @@ void add_train_commands(CLI::App& app, Common& common) {
     auto run = train::load_run(a->run, a->device);
     auto n = train::predict_csv(run, a->input, a->out);
     std::cout << "scored " << n << " rows -> " << a->out << "\n";
+  });
+
+  auto* report = app.add_subcommand("report", "Print a Markdown table of finished runs (their result.json)");
+  report->add_option("runs", a->sets, "Run folders")->required();
+  report->callback([a] {
+    std::cout << "| run | model | seed | best epoch | valid AUC | test AUC | test logloss | tail-item AUC | Bayes AUC | train samples/s | infer samples/s |\n"
+              << "|---|---|---|---|---|---|---|---|---|---|---|\n";
+    for (const auto& dir : a->sets) {
+      nlohmann::json r;
+      try {
+        r = nlohmann::json::parse(core::read_file(dir + "/result.json"));
+      } catch (const nlohmann::json::exception& e) {
+        throw Error("cannot read " + dir + "/result.json: " + e.what());
+      }
+      auto num = [&](const char* k, const char* fmt) {
+        if (!r.contains(k)) return std::string("-");
+        char buf[64];
+        std::snprintf(buf, sizeof(buf), fmt, r[k].get<double>());
+        return std::string(buf);
+      };
+      std::string tail_item = "-";
+      if (r.contains("long_tail"))
+        for (const auto& g : r["long_tail"]["items"])
+          if (g["group"] == "tail item" && g["auc"].is_number()) {
+            char buf[32];
+            std::snprintf(buf, sizeof(buf), "%.4f", g["auc"].get<double>());
+            tail_item = buf;
+          }
+      std::cout << "| " << std::filesystem::path(dir).filename().string() << " | " << r.value("model", "?") << " | "
+                << r.value("seed", 0) << " | " << r.value("best_epoch", 0) << " | " << num("valid_auc", "%.4f")
+                << " | " << num("test_auc", "%.4f") << " | " << num("test_logloss", "%.4f") << " | "
+                << tail_item << " | " << num("bayes_test_auc", "%.4f") << " | " << num("train_samples_per_sec", "%.0f") << " | "
+                << num("infer_samples_per_sec", "%.0f") << " |\n";
+    }
   });
 
   auto* models = app.add_subcommand("models", "List the CTR models");

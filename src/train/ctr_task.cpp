@@ -27,7 +27,9 @@ torch::Tensor CtrTask::loss(const Batch& b) {
   if (embedding_reg_ > 0) {
     // L2 on the embedding rows used by this batch (FuxiCTR's embedding_regularizer).
     for (const auto& table : model_->embedding_parameters()) {
-      auto rows = table.index_select(0, b.ids.flatten());
+      // Through a sparse lookup, so the table's gradient stays sparse.
+      auto rows = torch::nn::functional::embedding(
+          b.ids, table, torch::nn::functional::EmbeddingFuncOptions().sparse(true));
       loss = loss + embedding_reg_ * rows.pow(2).sum() / b.ids.size(0);
     }
   }

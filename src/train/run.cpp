@@ -13,6 +13,7 @@
 #include "data/reader.h"
 #include "metrics/metrics.h"
 #include "train/ctr_task.h"
+#include "train/evaluation.h"
 #include "train/trainer.h"
 
 namespace clickprompt::train {
@@ -107,6 +108,8 @@ nlohmann::json run_ctr(const YAML::Node& config_in, const RunOptions& opt) {
     r["bayes_test_auc"] = metrics::auc(bayes, test_labels);
     r["bayes_test_logloss"] = metrics::logloss(bayes, test_labels);
   }
+  auto tail = long_tail_metrics(ds, ds.test, test_probs);
+  if (!tail.is_null()) r["long_tail"] = tail;
   r["train_samples_per_sec"] = fit.train_samples_per_sec;
   r["infer_samples_per_sec"] = infer_seconds > 0 ? ds.test.rows / infer_seconds : 0.0;
   r["eval_batch_size"] = topt.eval_batch_size;

@@ -12,6 +12,7 @@
 #include "core/progress.h"
 #include "core/strings.h"
 #include "metrics/metrics.h"
+#include "train/optimizer.h"
 
 namespace clickprompt::train {
 
@@ -35,27 +36,6 @@ torch::Tensor permutation(int64_t n, uint64_t seed) {
     std::swap(p[i], p[pick(rng)]);
   }
   return perm;
-}
-
-void set_lr(torch::optim::Optimizer& opt, size_t group, double lr) {
-  auto& o = opt.param_groups()[group].options();
-  if (auto* a = dynamic_cast<torch::optim::AdamOptions*>(&o)) a->lr(lr);
-  if (auto* w = dynamic_cast<torch::optim::AdamWOptions*>(&o)) w->lr(lr);
-}
-
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainerOptions& o, const std::vector<ParamGroup>& groups) {
-  std::vector<torch::optim::OptimizerParamGroup> pg;
-  for (const auto& g : groups) {
-    if (o.optimizer == "adam") {
-      pg.emplace_back(g.params, std::make_unique<torch::optim::AdamOptions>(
-                                    torch::optim::AdamOptions(g.lr).betas({o.beta1, o.beta2}).eps(o.eps).weight_decay(g.weight_decay)));
-    } else {
-      pg.emplace_back(g.params, std::make_unique<torch::optim::AdamWOptions>(
-                                    torch::optim::AdamWOptions(g.lr).betas({o.beta1, o.beta2}).eps(o.eps).weight_decay(g.weight_decay)));
-    }
-  }
-  if (o.optimizer == "adam") return std::make_unique<torch::optim::Adam>(pg, torch::optim::AdamOptions());
-  return std::make_unique<torch::optim::AdamW>(pg, torch::optim::AdamWOptions());
 }
 
 struct State {
@@ -119,7 +99,7 @@ State state_from_json(const nlohmann::json& j, int patience) {
   return s;
 }
 
-void save_last(const std::string& path, torch::nn::Module& m, torch::optim::Optimizer& opt, const State& s) {
+void save_last(const std::string& path, torch::nn::Module& m, AdamOptimizer& opt, const State& s) {
   core::atomic_write(path, [&](const std::string& tmp) {
     torch::serialize::OutputArchive archive, model_a, opt_a;
     m.save(model_a);
@@ -131,7 +111,7 @@ void save_last(const std::string& path, torch::nn::Module& m, torch::optim::Opti
   });
 }
 
-State load_last(const std::string& path, torch::nn::Module& m, torch::optim::Optimizer& opt, int patience) {
+State load_last(const std::string& path, torch::nn::Module& m, AdamOptimizer& opt, int patience) {
   try {
     torch::serialize::InputArchive archive, model_a, opt_a;
     archive.load_from(path);
@@ -204,7 +184,8 @@ FitResult Trainer::fit(Task& task, const data::Dataset& ds, bool resume) {
   torch::Device dev(opt_.device);
   task.module().to(dev);
   auto groups = task.param_groups();
-  auto optimizer = make_optimizer(opt_, groups);
+  auto optimizer = std::make_unique<AdamOptimizer>(
+      groups, AdamConfig{opt_.beta1, opt_.beta2, opt_.eps, /*decoupled_weight_decay=*/opt_.optimizer == "adamw"});
 
   const data::Split& tr = ds.train;
   const int64_t steps_per_epoch = (tr.rows + opt_.batch_size - 1) / opt_.batch_size;
@@ -246,13 +227,12 @@ FitResult Trainer::fit(Task& task, const data::Dataset& ds, bool resume) {
     for (int64_t s = 0; s < tr.rows; s += opt_.batch_size) {
       int64_t e = std::min(tr.rows, s + opt_.batch_size);
       double f = sched.factor(st.step);
-      for (size_t g = 0; g < st.base_lrs.size(); ++g) set_lr(*optimizer, g, st.base_lrs[g] * f);
+      for (size_t g = 0; g < st.base_lrs.size(); ++g) optimizer->set_lr(g, st.base_lrs[g] * f);
       Batch b{ids.slice(0, s, e), labels.slice(0, s, e), perm.slice(0, s, e)};
       optimizer->zero_grad();
       auto loss = task.loss(b);
       loss.backward();
-      if (opt_.grad_clip_norm > 0) torch::nn::utils::clip_grad_norm_(task.module().parameters(), opt_.grad_clip_norm);
-      optimizer->step();
+      optimizer->step(opt_.grad_clip_norm);
       loss_acc += loss.detach() * static_cast<double>(e - s);
       loss_n += e - s;
       ++st.step;

@@ -88,6 +88,14 @@ TEST(EndToEnd, TrainsToNonTrivialAucAndWritesTheResultContract) {
   EXPECT_GT(auc, 0.6) << r.dump();  // random is 0.5; 24k samples are far from Bayes
   EXPECT_LT(auc, bayes + 0.01);
   EXPECT_GT(bayes, 0.7);
+  // Long-tail breakdown: four user/item groups covering the test split, thresholds stated.
+  ASSERT_TRUE(r.contains("long_tail"));
+  int64_t n = 0;
+  for (const auto& g : r["long_tail"]["groups"]) n += g["samples"].get<int64_t>();
+  EXPECT_EQ(n, 3000);
+  EXPECT_EQ(r["long_tail"]["groups"].size(), 4u);
+  EXPECT_GE(r["long_tail"]["item_threshold"].get<int64_t>(), 0);
+  EXPECT_EQ(r["long_tail"]["items"][1]["group"], "tail item");
   // Defaults are recorded in the config as used.
   EXPECT_EQ(r["config"]["train"]["optimizer"], "adam");
   EXPECT_EQ(r["config"]["model"]["embedding_dim"], 8);

@@ -19,16 +19,16 @@ torch::Tensor MultiHeadSelfAttentionImpl::forward(const torch::Tensor& x) {
   if (x.dim() != 3 || x.size(2) != input_dim)
     throw Error("self-attention: expected [B,F," + std::to_string(input_dim) + "], got " + c10::str(x.sizes()));
   const int64_t B = x.size(0), F = x.size(1), H = num_heads, A = attention_dim, HA = H * A;
-  auto proj = torch::linear(x, weight);  // [B,F,(3|4)*HA]
-  auto heads = [&](int64_t block) {      // -> [B*H, F, A]
-    return proj.narrow(2, block * HA, HA).view({B, F, H, A}).transpose(1, 2).reshape({B * H, F, A});
+  auto proj = torch::linear(x, weight).split(HA, 2);  // Q, K, V (, Res): [B,F,HA] each
+  auto heads = [&](const torch::Tensor& t) {                // -> [B*H, F, A]
+    return t.view({B, F, H, A}).transpose(1, 2).reshape({B * H, F, A});
   };
-  auto q = heads(0), k = heads(1), v = heads(2);
-  auto scores = torch::bmm(q, k.transpose(1, 2));  // [B*H,F,F]
+  auto q = heads(proj[0]), k = heads(proj[1]), v = heads(proj[2]);
+  auto scores = torch::bmm(q, k.transpose(1, 2));  // [B*H,F,F]: <W_Q e_m, W_K e_k>
   if (use_scale) scores = scores / std::sqrt(double(A));
   auto out = torch::bmm(torch::softmax(scores, -1), v);              // [B*H,F,A]
   out = out.view({B, H, F, A}).transpose(1, 2).reshape({B, F, HA});  // heads concatenated per field
-  if (use_residual) out = out + proj.narrow(2, 3 * HA, HA);
+  if (use_residual) out = out + proj[3];
   return torch::relu(out);
 }
 

@@ -34,8 +34,9 @@ torch::Tensor CinImpl::forward(const torch::Tensor& x0_in) {
   if (x0_in.dim() != 3 || x0_in.size(1) != num_fields_)
     throw Error("CIN: expected [B," + std::to_string(num_fields_) + ",D], got " + c10::str(x0_in.sizes()));
   const int64_t B = x0_in.size(0), D = x0_in.size(2), m = num_fields_;
-  auto x0 = x0_in.transpose(1, 2).unsqueeze(3);  // [B,D,m,1]
-  torch::Tensor xk = x0_in.transpose(1, 2);       // [B,D,H_{k-1}]
+  auto x0t = x0_in.transpose(1, 2).contiguous();  // [B,D,m] (contiguous: fast broadcasting below)
+  auto x0 = x0t.unsqueeze(3);                      // [B,D,m,1]
+  torch::Tensor xk = x0t;                          // [B,D,H_{k-1}]
   std::vector<torch::Tensor> pooled;
   for (size_t k = 0; k < sizes_.size(); ++k) {
     int64_t hp = xk.size(2);
@@ -45,7 +46,7 @@ torch::Tensor CinImpl::forward(const torch::Tensor& x0_in) {
     bool last = k + 1 == sizes_.size();
     if (split_half_ && !last) {
       int64_t n = next_sizes_[k];
-      xk = out.narrow(2, 0, n);
+      xk = out.narrow(2, 0, n).contiguous();
       pooled.push_back(out.narrow(2, n, sizes_[k] - n).sum(1));
     } else {
       xk = out;

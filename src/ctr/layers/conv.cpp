@@ -15,6 +15,7 @@ FeatureGeneratorImpl::FeatureGeneratorImpl(int64_t F, int64_t D, const FeatureGe
   activation_ = make_activation(opt.activation);
   register_module("activation", activation_.ptr());
   convs = register_module("convs", torch::nn::ModuleList());
+  norms = register_module("norms", torch::nn::ModuleList());
   recombines = register_module("recombines", torch::nn::ModuleList());
   int64_t in_c = 1, height = F;
   for (size_t i = 0; i < n; ++i) {
@@ -23,10 +24,7 @@ FeatureGeneratorImpl::FeatureGeneratorImpl(int64_t F, int64_t D, const FeatureGe
     if (c <= 0 || rc <= 0 || p <= 0) throw Error(where + "channels, recombined_channels and pooling_sizes must be positive");
     if (k <= 0 || k % 2 == 0) throw Error(where + "kernel_heights must be odd and positive, got " + std::to_string(k));
     convs->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(in_c, c, {k, 1}).padding({(k - 1) / 2, 0})));
-    if (opt.batch_norm) {
-      norms_.emplace_back(torch::nn::BatchNorm2d(c));
-      register_module("norm_" + std::to_string(i), norms_.back().ptr());
-    }
+    if (opt.batch_norm) norms->push_back(torch::nn::BatchNorm2d(c));
     height = (height + p - 1) / p;
     recombines->push_back(torch::nn::Linear(height * D * c, height * D * rc));
     new_fields_ += height * rc;
@@ -40,10 +38,17 @@ torch::Tensor FeatureGeneratorImpl::forward(const torch::Tensor& emb) {
   std::vector<torch::Tensor> generated;
   for (size_t i = 0; i < convs->size(); ++i) {
     x = convs[i]->as<torch::nn::Conv2d>()->forward(x);
-    if (!norms_.empty()) x = norms_[i].forward(x);
+    if (!norms->is_empty()) x = norms[i]->as<torch::nn::BatchNorm2d>()->forward(x);
     x = activation_.forward(x);
-    int64_t p = pooling_sizes_[i];
-    if (p > 1) x = torch::max_pool2d(x, {p, 1}, {p, 1}, {0, 0}, {1, 1}, /*ceil_mode=*/true);
+    const int64_t p = pooling_sizes_[i];
+    if (p > 1) {  // max pooling over p rows, ceil mode: elementwise maximum of the p row slices
+      const int64_t H = x.size(2), hp = (H + p - 1) / p;
+      if (hp * p != H) x = torch::constant_pad_nd(x, {0, 0, 0, hp * p - H}, -std::numeric_limits<double>::infinity());
+      auto rows = x.view({B, x.size(1), hp, p, dim_});
+      torch::Tensor pooled = rows.select(3, 0);
+      for (int64_t t = 1; t < p; ++t) pooled = torch::maximum(pooled, rows.select(3, t));
+      x = pooled;
+    }
     auto r = activation_.forward(recombines[i]->as<torch::nn::Linear>()->forward(x.flatten(1)));
     generated.push_back(r.view({B, -1, dim_}));
   }

@@ -8,8 +8,18 @@
 
 namespace clickprompt::ctr {
 
+// Reads the embedding keys shared by every model: embedding_dim,
+// embedding_init_std, sparse_embedding (sparse gradients, lazy Adam rows).
+struct EmbeddingOptions {
+  int64_t dim;
+  double init_std;
+  bool sparse;
+  static EmbeddingOptions from(const core::Params& p);
+};
+
 struct FeatureEmbeddingImpl : torch::nn::Module {
-  FeatureEmbeddingImpl(const FeatureInfo& info, int64_t dim, double init_std);
+  // opt.sparse: the table's gradient is sparse (only the batch's rows; see train/optimizer.h).
+  FeatureEmbeddingImpl(const FeatureInfo& info, const EmbeddingOptions& opt);
   // ids [B,F] -> [B,F,dim]
   torch::Tensor forward(const torch::Tensor& ids);
   torch::nn::Embedding table{nullptr};
@@ -19,17 +29,11 @@ TORCH_MODULE(FeatureEmbedding);
 
 // sum_f w[id_f] : [B,F] -> [B]  (the first-order part of LR/FM/DeepFM)
 struct LinearTermImpl : torch::nn::Module {
-  explicit LinearTermImpl(const FeatureInfo& info);
+  explicit LinearTermImpl(const FeatureInfo& info, bool sparse = true);
   torch::Tensor forward(const torch::Tensor& ids);
   torch::nn::Embedding weights{nullptr};
 };
 TORCH_MODULE(LinearTerm);
 
-// Reads the embedding keys shared by every model: embedding_dim, embedding_init_std.
-struct EmbeddingOptions {
-  int64_t dim;
-  double init_std;
-  static EmbeddingOptions from(const core::Params& p);
-};
 
 }  // namespace clickprompt::ctr

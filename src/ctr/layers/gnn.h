@@ -10,7 +10,8 @@
 //   ŷ_i = MLP_1(h_i^T)  (D -> 1),  a_i = sigmoid(MLP_2(h_1^T ‖ ... ‖ h_F^T))_i,  ŷ = sum_i a_i ŷ_i
 // The edge weights are computed once from the input embeddings (as in the paper
 // and FuxiCTR); w^T [e_i ‖ e_j] = w_s^T e_i + w_d^T e_j, so no F^2 pair tensor is formed.
-// The per-field matrices W_in^i / W_out^j are applied with one bmm over fields.
+// The per-field matrices W_in^i / W_out^j are applied with one bmm over fields
+// ([F,B,D] x [F,D,D]).
 #include <torch/torch.h>
 
 #include <vector>
@@ -31,7 +32,9 @@ struct FieldGraphImpl : torch::nn::Module {
   std::vector<torch::Tensor> w_in, w_out;  // per graph layer: [F,D,D]
   std::vector<torch::Tensor> bias;         // per graph layer: [D]
   torch::nn::GRUCell gru{nullptr};
-  torch::Tensor self_mask;  // [F,F] bool buffer, true on the diagonal
+  // Applies the per-field matrices W (stored transposed, [F,D,D]) to h [B,F,D].
+  torch::Tensor per_field(const torch::Tensor& h, const torch::Tensor& w_t);
+  torch::Tensor self_mask;  // [F,F] bool buffer, true on the diagonal (no self-loops)
   int64_t num_fields, dim, gnn_layers;
   bool use_gru, use_residual, reuse_graph_layer;
 };

@@ -6,7 +6,7 @@ namespace clickprompt::ctr {
 
 AutoIntImpl::AutoIntImpl(const FeatureInfo& info, const core::Params& p) {
   auto e = EmbeddingOptions::from(p);
-  embedding_ = register_module("embedding", FeatureEmbedding(info, e.dim, e.init_std));
+  embedding_ = register_module("embedding", FeatureEmbedding(info, e));
   auto layers = p.get<int64_t>("attention_layers", 3);
   auto heads = p.get<int64_t>("num_heads", 2);
   auto att_dim = p.get<int64_t>("attention_dim", 32);

@@ -5,7 +5,7 @@ namespace clickprompt::ctr {
 DCNImpl::DCNImpl(const FeatureInfo& info, const core::Params& p) {
   auto e = EmbeddingOptions::from(p);
   int64_t d = info.num_fields * e.dim;
-  embedding_ = register_module("embedding", FeatureEmbedding(info, e.dim, e.init_std));
+  embedding_ = register_module("embedding", FeatureEmbedding(info, e));
   cross_ = register_module("cross", CrossNetV1(d, p.get<int64_t>("num_cross_layers", 3)));
   auto dnn = MlpOptions::from(p, "dnn", {256, 256, 256});
   repr_dim_ = d;

@@ -13,7 +13,7 @@ DCNv2Impl::DCNv2Impl(const FeatureInfo& info, const core::Params& p) {
     throw Error(p.context() + ".model_structure: '" + structure + "' (" +
                 core::suggest(structure, {"parallel", "stacked"}) + ")");
   stacked_ = structure == "stacked";
-  embedding_ = register_module("embedding", FeatureEmbedding(info, e.dim, e.init_std));
+  embedding_ = register_module("embedding", FeatureEmbedding(info, e));
   cross_ = register_module("cross", CrossNetV2(d, p.get<int64_t>("num_cross_layers", 6), p.get<int64_t>("low_rank", 0)));
   mlp_ = register_module("mlp", Mlp(d, MlpOptions::from(p, "dnn", {256, 256, 256, 256, 256, 256})));
   repr_dim_ = stacked_ ? mlp_->output_dim() : d + mlp_->output_dim();

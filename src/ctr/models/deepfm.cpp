@@ -6,8 +6,8 @@ namespace clickprompt::ctr {
 
 DeepFMImpl::DeepFMImpl(const FeatureInfo& info, const core::Params& p) {
   auto e = EmbeddingOptions::from(p);
-  embedding_ = register_module("embedding", FeatureEmbedding(info, e.dim, e.init_std));
-  linear_ = register_module("linear", LinearTerm(info));
+  embedding_ = register_module("embedding", FeatureEmbedding(info, e));
+  linear_ = register_module("linear", LinearTerm(info, e.sparse));
   mlp_ = register_module("mlp", Mlp(info.num_fields * e.dim, MlpOptions::from(p, "dnn", {256, 256, 256})));
   out_ = register_module("out", torch::nn::Linear(mlp_->output_dim(), 1));
 }

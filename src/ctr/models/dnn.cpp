@@ -4,7 +4,7 @@ namespace clickprompt::ctr {
 
 DNNImpl::DNNImpl(const FeatureInfo& info, const core::Params& p) {
   auto e = EmbeddingOptions::from(p);
-  embedding_ = register_module("embedding", FeatureEmbedding(info, e.dim, e.init_std));
+  embedding_ = register_module("embedding", FeatureEmbedding(info, e));
   mlp_ = register_module("mlp", Mlp(info.num_fields * e.dim, MlpOptions::from(p, "dnn", {256, 256, 256})));
   out_ = register_module("out", torch::nn::Linear(mlp_->output_dim(), 1));
 }

@@ -19,9 +19,9 @@ std::vector<int64_t> list_or_scalar(const core::Params& p, const std::string& ke
 
 FGCNNImpl::FGCNNImpl(const FeatureInfo& info, const core::Params& p) {
   auto e = EmbeddingOptions::from(p);
-  embedding_ = register_module("embedding", FeatureEmbedding(info, e.dim, e.init_std));
+  embedding_ = register_module("embedding", FeatureEmbedding(info, e));
   if (!p.get<bool>("share_embedding", false))
-    fg_embedding_ = register_module("fg_embedding", FeatureEmbedding(info, e.dim, e.init_std));
+    fg_embedding_ = register_module("fg_embedding", FeatureEmbedding(info, e));
   FeatureGeneratorOptions g;
   g.channels = p.get<std::vector<int64_t>>("channels", g.channels);
   const size_t n = g.channels.size();

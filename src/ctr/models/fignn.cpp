@@ -4,7 +4,7 @@ namespace clickprompt::ctr {
 
 FiGNNImpl::FiGNNImpl(const FeatureInfo& info, const core::Params& p) {
   auto e = EmbeddingOptions::from(p);
-  embedding_ = register_module("embedding", FeatureEmbedding(info, e.dim, e.init_std));
+  embedding_ = register_module("embedding", FeatureEmbedding(info, e));
   graph_ = register_module("graph", FieldGraph(info.num_fields, e.dim, p.get<int64_t>("gnn_layers", 3),
                                                p.get<bool>("use_gru", true), p.get<bool>("use_residual", true),
                                                p.get<bool>("reuse_graph_layer", false)));

@@ -6,8 +6,8 @@ namespace clickprompt::ctr {
 
 FMImpl::FMImpl(const FeatureInfo& info, const core::Params& p) {
   auto e = EmbeddingOptions::from(p);
-  embedding_ = register_module("embedding", FeatureEmbedding(info, e.dim, e.init_std));
-  linear_ = register_module("linear", LinearTerm(info));
+  embedding_ = register_module("embedding", FeatureEmbedding(info, e));
+  linear_ = register_module("linear", LinearTerm(info, e.sparse));
   bias_ = register_parameter("bias", torch::zeros({1}));
 }
 

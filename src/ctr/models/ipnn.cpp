@@ -4,7 +4,7 @@ namespace clickprompt::ctr {
 
 IPNNImpl::IPNNImpl(const FeatureInfo& info, const core::Params& p) {
   auto e = EmbeddingOptions::from(p);
-  embedding_ = register_module("embedding", FeatureEmbedding(info, e.dim, e.init_std));
+  embedding_ = register_module("embedding", FeatureEmbedding(info, e));
   product_ = register_module("product", InnerProduct(info.num_fields));
   int64_t in = info.num_fields * e.dim + product_->num_pairs();
   mlp_ = register_module("mlp", Mlp(in, MlpOptions::from(p, "dnn", {256, 256, 256})));

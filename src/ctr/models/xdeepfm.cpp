@@ -4,8 +4,8 @@ namespace clickprompt::ctr {
 
 XDeepFMImpl::XDeepFMImpl(const FeatureInfo& info, const core::Params& p) {
   auto e = EmbeddingOptions::from(p);
-  embedding_ = register_module("embedding", FeatureEmbedding(info, e.dim, e.init_std));
-  linear_ = register_module("linear", LinearTerm(info));
+  embedding_ = register_module("embedding", FeatureEmbedding(info, e));
+  linear_ = register_module("linear", LinearTerm(info, e.sparse));
   cin_ = register_module("cin", Cin(info.num_fields, p.get<std::vector<int64_t>>("cin_hidden_units", {16, 16, 16}),
                                     p.get<bool>("cin_split_half", true), p.get<std::string>("cin_activation", "linear"),
                                     p.get<bool>("cin_bias", true)));

@@ -1,0 +1,186 @@
+#include "train/optimizer.h"
+
+#include <ATen/Parallel.h>
+
+#include <cmath>
+
+#include "core/error.h"
+
+namespace clickprompt::train {
+
+namespace {
+
+// One Adam update of n contiguous floats (the moments and the value in one pass).
+inline void adam_kernel(float* p, const float* g, float* m, float* v, int64_t n, float b1, float b2, float step_size,
+                        float bc2_sqrt_inv, float eps, float grad_scale, float l2, float decay) {
+  for (int64_t i = 0; i < n; ++i) {
+    float gi = g[i] * grad_scale + l2 * p[i];
+    float mi = b1 * m[i] + (1.f - b1) * gi;
+    float vi = b2 * v[i] + (1.f - b2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = p[i] * decay - step_size * mi / (std::sqrt(vi) * bc2_sqrt_inv + eps);
+  }
+}
+
+bool fusable(const torch::Tensor& p, const torch::Tensor& g) {
+  return p.device().is_cpu() && p.scalar_type() == torch::kFloat32 && g.scalar_type() == torch::kFloat32 &&
+         p.is_contiguous() && g.is_contiguous();
+}
+
+}  // namespace
+
+AdamOptimizer::AdamOptimizer(const std::vector<ParamGroup>& groups, AdamConfig cfg) : cfg_(cfg) {
+  for (const auto& pg : groups) {
+    Group g;
+    g.lr = pg.lr;
+    g.weight_decay = pg.weight_decay;
+    for (const auto& p : pg.params) {
+      if (!p.requires_grad()) continue;
+      g.params.push_back(p);
+      g.m.push_back(torch::zeros_like(p));
+      g.v.push_back(torch::zeros_like(p));
+    }
+    groups_.push_back(std::move(g));
+  }
+}
+
+void AdamOptimizer::zero_grad() {
+  for (auto& g : groups_)
+    for (auto& p : g.params)
+      if (p.mutable_grad().defined()) p.mutable_grad() = torch::Tensor();
+}
+
+double AdamOptimizer::step(double max_norm) {
+  torch::NoGradGuard ng;
+  ++step_;
+  // Sum duplicate rows of sparse gradients first (clipping needs the true norm).
+  for (auto& g : groups_)
+    for (auto& p : g.params)
+      if (p.grad().defined() && p.grad().is_sparse()) p.mutable_grad() = p.grad().coalesce();
+  double scale = 1.0, norm = 0.0;
+  if (max_norm > 0) {
+    std::vector<torch::Tensor> sq;
+    for (auto& g : groups_)
+      for (auto& p : g.params) {
+        const auto& gr = p.grad();
+        if (!gr.defined()) continue;
+        sq.push_back((gr.is_sparse() ? gr._values() : gr).pow(2).sum());
+      }
+    if (!sq.empty()) {
+      norm = std::sqrt(torch::stack(sq).sum().item<double>());
+      if (norm > max_norm) scale = max_norm / (norm + 1e-6);
+    }
+  }
+  for (auto& g : groups_)
+    for (size_t i = 0; i < g.params.size(); ++i) {
+      auto& p = g.params[i];
+      const auto& gr = p.grad();
+      if (!gr.defined()) continue;
+      if (gr.is_sparse())
+        update_sparse(g, p, g.m[i], g.v[i], gr, scale);
+      else
+        update_dense(g, p, g.m[i], g.v[i], gr, scale);
+    }
+  return norm;
+}
+
+void AdamOptimizer::update_dense(Group& g, torch::Tensor& p, torch::Tensor& m, torch::Tensor& v,
+                                 const torch::Tensor& grad, double scale) {
+  const double bc1 = 1 - std::pow(cfg_.beta1, static_cast<double>(step_));
+  const double bc2 = 1 - std::pow(cfg_.beta2, static_cast<double>(step_));
+  const double step_size = g.lr / bc1;
+  const double l2 = cfg_.decoupled_weight_decay ? 0.0 : g.weight_decay;
+  const double decay = cfg_.decoupled_weight_decay ? 1.0 - g.lr * g.weight_decay : 1.0;
+  if (fusable(p, grad)) {
+    float* pp = p.data_ptr<float>();
+    const float* gp = grad.data_ptr<float>();
+    float* mp = m.data_ptr<float>();
+    float* vp = v.data_ptr<float>();
+    at::parallel_for(0, p.numel(), 16384, [&](int64_t b, int64_t e) {
+      adam_kernel(pp + b, gp + b, mp + b, vp + b, e - b, static_cast<float>(cfg_.beta1),
+                  static_cast<float>(cfg_.beta2), static_cast<float>(step_size),
+                  static_cast<float>(1.0 / std::sqrt(bc2)), static_cast<float>(cfg_.eps), static_cast<float>(scale),
+                  static_cast<float>(l2), static_cast<float>(decay));
+    });
+    return;
+  }
+  auto gr = scale != 1.0 ? grad * scale : grad;
+  if (l2 != 0) gr = gr + l2 * p;
+  if (decay != 1.0) p.mul_(decay);
+  m.mul_(cfg_.beta1).add_(gr, 1 - cfg_.beta1);
+  v.mul_(cfg_.beta2).addcmul_(gr, gr, 1 - cfg_.beta2);
+  auto denom = (v.sqrt() / std::sqrt(bc2)).add_(cfg_.eps);
+  p.addcdiv_(m, denom, -step_size);
+}
+
+void AdamOptimizer::update_sparse(Group& g, torch::Tensor& p, torch::Tensor& m, torch::Tensor& v,
+                                  const torch::Tensor& grad, double scale) {
+  // grad is coalesced: indices [1, R] unique rows, values [R, D].
+  const double bc1 = 1 - std::pow(cfg_.beta1, static_cast<double>(step_));
+  const double bc2 = 1 - std::pow(cfg_.beta2, static_cast<double>(step_));
+  const double step_size = g.lr / bc1;
+  const double l2 = cfg_.decoupled_weight_decay ? 0.0 : g.weight_decay;
+  const double decay = cfg_.decoupled_weight_decay ? 1.0 - g.lr * g.weight_decay : 1.0;
+  auto rows = grad._indices()[0];
+  auto values = grad._values().contiguous();
+  if (values.numel() == 0) return;
+  const int64_t D = p.numel() / p.size(0);
+  if (fusable(p, values) && m.is_contiguous() && v.is_contiguous()) {
+    auto r = rows.contiguous();
+    const int64_t* rp = r.data_ptr<int64_t>();
+    float* pp = p.data_ptr<float>();
+    const float* gp = values.data_ptr<float>();
+    float* mp = m.data_ptr<float>();
+    float* vp = v.data_ptr<float>();
+    at::parallel_for(0, r.numel(), 256, [&](int64_t b, int64_t e) {
+      for (int64_t k = b; k < e; ++k) {
+        int64_t row = rp[k];
+        adam_kernel(pp + row * D, gp + k * D, mp + row * D, vp + row * D, D, static_cast<float>(cfg_.beta1),
+                    static_cast<float>(cfg_.beta2), static_cast<float>(step_size),
+                    static_cast<float>(1.0 / std::sqrt(bc2)), static_cast<float>(cfg_.eps),
+                    static_cast<float>(scale), static_cast<float>(l2), static_cast<float>(decay));
+      }
+    });
+    return;
+  }
+  auto p_rows = p.index_select(0, rows);
+  auto gr = values * scale;
+  if (l2 != 0) gr = gr + l2 * p_rows;
+  auto m_rows = m.index_select(0, rows).mul_(cfg_.beta1).add_(gr, 1 - cfg_.beta1);
+  auto v_rows = v.index_select(0, rows).mul_(cfg_.beta2).addcmul_(gr, gr, 1 - cfg_.beta2);
+  if (decay != 1.0) p_rows.mul_(decay);
+  p_rows.addcdiv_(m_rows, (v_rows.sqrt() / std::sqrt(bc2)).add_(cfg_.eps), -step_size);
+  m.index_copy_(0, rows, m_rows);
+  v.index_copy_(0, rows, v_rows);
+  p.index_copy_(0, rows, p_rows);
+}
+
+void AdamOptimizer::save(torch::serialize::OutputArchive& a) const {
+  a.write("step", torch::tensor(step_));
+  for (size_t gi = 0; gi < groups_.size(); ++gi)
+    for (size_t i = 0; i < groups_[gi].params.size(); ++i) {
+      std::string k = std::to_string(gi) + "." + std::to_string(i);
+      a.write("m." + k, groups_[gi].m[i], /*is_buffer=*/true);
+      a.write("v." + k, groups_[gi].v[i], /*is_buffer=*/true);
+    }
+}
+
+void AdamOptimizer::load(torch::serialize::InputArchive& a) {
+  torch::Tensor s;
+  a.read("step", s);
+  step_ = s.item<int64_t>();
+  for (size_t gi = 0; gi < groups_.size(); ++gi)
+    for (size_t i = 0; i < groups_[gi].params.size(); ++i) {
+      std::string k = std::to_string(gi) + "." + std::to_string(i);
+      torch::Tensor m, v;
+      a.read("m." + k, m, /*is_buffer=*/true);
+      a.read("v." + k, v, /*is_buffer=*/true);
+      if (!m.sizes().equals(groups_[gi].m[i].sizes()))
+        throw Error("optimizer state does not match the model (parameter " + k + ")");
+      groups_[gi].m[i].copy_(m);
+      groups_[gi].v[i].copy_(v);
+    }
+}
+
+}  // namespace clickprompt::train
