@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "core/precision.h"
+
 namespace clickprompt::train {
 
 CtrTask::CtrTask(ctr::CtrModelPtr model, const core::Params& t) : model_(std::move(model)) {
@@ -9,6 +11,12 @@ CtrTask::CtrTask(ctr::CtrModelPtr model, const core::Params& t) : model_(std::mo
   embedding_lr_ = t.get<double>("embedding_lr", lr_);
   weight_decay_ = t.get<double>("weight_decay", 0.0);
   embedding_reg_ = t.get<double>("embedding_regularizer", 0.0);
+  precision_ = core::check_precision(t.get<std::string>("precision", "fp32"));
+}
+
+torch::Tensor CtrTask::logit(const torch::Tensor& ids) {
+  core::AutocastGuard autocast(precision_, ids.is_cuda());
+  return model_->forward(ids).to(torch::kFloat32);
 }
 
 std::vector<ParamGroup> CtrTask::param_groups() {
@@ -22,8 +30,7 @@ std::vector<ParamGroup> CtrTask::param_groups() {
 }
 
 torch::Tensor CtrTask::loss(const Batch& b) {
-  auto logit = model_->forward(b.ids);
-  auto loss = torch::binary_cross_entropy_with_logits(logit, b.labels);
+  auto loss = torch::binary_cross_entropy_with_logits(logit(b.ids), b.labels);
   if (embedding_reg_ > 0) {
     // L2 on the embedding rows used by this batch (FuxiCTR's embedding_regularizer).
     for (const auto& table : model_->embedding_parameters()) {
@@ -36,6 +43,6 @@ torch::Tensor CtrTask::loss(const Batch& b) {
   return loss;
 }
 
-torch::Tensor CtrTask::predict(const Batch& b) { return torch::sigmoid(model_->forward(b.ids)); }
+torch::Tensor CtrTask::predict(const Batch& b) { return torch::sigmoid(logit(b.ids)); }
 
 }  // namespace clickprompt::train

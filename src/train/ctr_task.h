@@ -8,7 +8,7 @@ namespace clickprompt::train {
 
 class CtrTask : public Task {
  public:
-  // Reads lr, embedding_lr, weight_decay, embedding_regularizer from `train`.
+  // Reads lr, embedding_lr, weight_decay, embedding_regularizer, precision from `train`.
   CtrTask(ctr::CtrModelPtr model, const core::Params& train);
   torch::nn::Module& module() override { return *model_; }
   std::vector<ParamGroup> param_groups() override;
@@ -18,7 +18,9 @@ class CtrTask : public Task {
 
  private:
   ctr::CtrModelPtr model_;
+  torch::Tensor logit(const torch::Tensor& ids);  // float32 [B], under the run's precision
   double lr_, embedding_lr_, weight_decay_, embedding_reg_;
+  std::string precision_;
 };
 
 }  // namespace clickprompt::train
