@@ -91,28 +91,8 @@ void add_train_commands(CLI::App& app, Common& common) {
     auto run = train::load_run(a->run, a->device);
     auto spec = a->data.empty() ? run.spec : data::DatasetSpec::load(a->data);
     auto ds = data::prepare_dataset(spec, {a->cache_dir, false});
-    if (ds.fields.size() != run.fields.size()) throw Error("the data set's fields differ from the run's");
-    const auto& s = ds.split(a->split);
-    // Re-encode with the run's encoder: the data set may have been prepared differently.
-    const int F = static_cast<int>(ds.fields.size());
-    auto ids = torch::empty({s.rows, F}, torch::kInt64);
-    std::vector<std::vector<int32_t>> code_ids(F);
-    for (int f = 0; f < F; ++f)
-      for (const auto& v : ds.fields[f].values) code_ids[f].push_back(run.encoder.encode(f, v));
-    auto* codes = s.codes.data_ptr<int32_t>();
-    auto* p = ids.data_ptr<int64_t>();
-    for (int64_t i = 0; i < s.rows * F; ++i) p[i] = code_ids[i % F][codes[i]];
-    torch::NoGradGuard ng;
-    std::vector<float> probs;
-    for (int64_t b = 0; b < s.rows; b += 8192) {
-      auto pr = torch::sigmoid(run.model->forward(ids.slice(0, b, std::min(s.rows, b + 8192)).to(torch::Device(run.device))))
-                    .to(torch::kCPU).contiguous();
-      probs.insert(probs.end(), pr.data_ptr<float>(), pr.data_ptr<float>() + pr.numel());
-    }
-    auto lab = s.labels.contiguous();
-    std::vector<float> labels(lab.data_ptr<float>(), lab.data_ptr<float>() + lab.numel());
-    nlohmann::json r{{"run", a->run}, {"dataset", spec.name}, {"split", a->split}, {"rows", s.rows},
-                     {"auc", metrics::auc(probs, labels)}, {"logloss", metrics::logloss(probs, labels)}};
+    auto r = train::evaluate_run(run, ds, a->split);
+    r["run"] = a->run;
     std::cout << r.dump(2) << "\n";
   });
 

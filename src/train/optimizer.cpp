@@ -10,17 +10,34 @@ namespace clickprompt::train {
 
 namespace {
 
+// The scalars of one step for one group (bias corrections, decay, clipping scale).
+struct Coef {
+  double b1, b2, eps, step_size, bc2_sqrt, scale, l2, decay;
+};
+
 // One Adam update of n contiguous floats (the moments and the value in one pass).
-inline void adam_kernel(float* p, const float* g, float* m, float* v, int64_t n, float b1, float b2, float step_size,
-                        float bc2_sqrt_inv, float eps, float grad_scale, float l2, float decay) {
+inline void adam_kernel(float* p, const float* g, float* m, float* v, int64_t n, const Coef& c) {
+  const float b1 = static_cast<float>(c.b1), b2 = static_cast<float>(c.b2), eps = static_cast<float>(c.eps),
+              step = static_cast<float>(c.step_size), inv_bc2 = static_cast<float>(1.0 / c.bc2_sqrt),
+              scale = static_cast<float>(c.scale), l2 = static_cast<float>(c.l2), decay = static_cast<float>(c.decay);
   for (int64_t i = 0; i < n; ++i) {
-    float gi = g[i] * grad_scale + l2 * p[i];
+    float gi = g[i] * scale + l2 * p[i];
     float mi = b1 * m[i] + (1.f - b1) * gi;
     float vi = b2 * v[i] + (1.f - b2) * gi * gi;
     m[i] = mi;
     v[i] = vi;
-    p[i] = p[i] * decay - step_size * mi / (std::sqrt(vi) * bc2_sqrt_inv + eps);
+    p[i] = p[i] * decay - step * mi / (std::sqrt(vi) * inv_bc2 + eps);
   }
+}
+
+// The same update with tensor ops (any device, any dtype).
+void adam_tensor_ops(torch::Tensor& p, torch::Tensor& m, torch::Tensor& v, const torch::Tensor& grad, const Coef& c) {
+  auto gr = c.scale != 1.0 ? grad * c.scale : grad;
+  if (c.l2 != 0) gr = gr + c.l2 * p;
+  if (c.decay != 1.0) p.mul_(c.decay);
+  m.mul_(c.b1).add_(gr, 1 - c.b1);
+  v.mul_(c.b2).addcmul_(gr, gr, 1 - c.b2);
+  p.addcdiv_(m, (v.sqrt() / c.bc2_sqrt).add_(c.eps), -c.step_size);
 }
 
 bool fusable(const torch::Tensor& p, const torch::Tensor& g) {
@@ -85,43 +102,41 @@ double AdamOptimizer::step(double max_norm) {
   return norm;
 }
 
+namespace {
+Coef coefficients(const AdamConfig& cfg, double lr, double weight_decay, int64_t step, double scale) {
+  Coef c;
+  c.b1 = cfg.beta1;
+  c.b2 = cfg.beta2;
+  c.eps = cfg.eps;
+  c.step_size = lr / (1 - std::pow(cfg.beta1, static_cast<double>(step)));
+  c.bc2_sqrt = std::sqrt(1 - std::pow(cfg.beta2, static_cast<double>(step)));
+  c.scale = scale;
+  c.l2 = cfg.decoupled_weight_decay ? 0.0 : weight_decay;
+  c.decay = cfg.decoupled_weight_decay ? 1.0 - lr * weight_decay : 1.0;
+  return c;
+}
+}  // namespace
+
 void AdamOptimizer::update_dense(Group& g, torch::Tensor& p, torch::Tensor& m, torch::Tensor& v,
                                  const torch::Tensor& grad, double scale) {
-  const double bc1 = 1 - std::pow(cfg_.beta1, static_cast<double>(step_));
-  const double bc2 = 1 - std::pow(cfg_.beta2, static_cast<double>(step_));
-  const double step_size = g.lr / bc1;
-  const double l2 = cfg_.decoupled_weight_decay ? 0.0 : g.weight_decay;
-  const double decay = cfg_.decoupled_weight_decay ? 1.0 - g.lr * g.weight_decay : 1.0;
+  const Coef c = coefficients(cfg_, g.lr, g.weight_decay, step_, scale);
   if (fusable(p, grad)) {
     float* pp = p.data_ptr<float>();
     const float* gp = grad.data_ptr<float>();
     float* mp = m.data_ptr<float>();
     float* vp = v.data_ptr<float>();
     at::parallel_for(0, p.numel(), 16384, [&](int64_t b, int64_t e) {
-      adam_kernel(pp + b, gp + b, mp + b, vp + b, e - b, static_cast<float>(cfg_.beta1),
-                  static_cast<float>(cfg_.beta2), static_cast<float>(step_size),
-                  static_cast<float>(1.0 / std::sqrt(bc2)), static_cast<float>(cfg_.eps), static_cast<float>(scale),
-                  static_cast<float>(l2), static_cast<float>(decay));
+      adam_kernel(pp + b, gp + b, mp + b, vp + b, e - b, c);
     });
     return;
   }
-  auto gr = scale != 1.0 ? grad * scale : grad;
-  if (l2 != 0) gr = gr + l2 * p;
-  if (decay != 1.0) p.mul_(decay);
-  m.mul_(cfg_.beta1).add_(gr, 1 - cfg_.beta1);
-  v.mul_(cfg_.beta2).addcmul_(gr, gr, 1 - cfg_.beta2);
-  auto denom = (v.sqrt() / std::sqrt(bc2)).add_(cfg_.eps);
-  p.addcdiv_(m, denom, -step_size);
+  adam_tensor_ops(p, m, v, grad, c);
 }
 
 void AdamOptimizer::update_sparse(Group& g, torch::Tensor& p, torch::Tensor& m, torch::Tensor& v,
                                   const torch::Tensor& grad, double scale) {
   // grad is coalesced: indices [1, R] unique rows, values [R, D].
-  const double bc1 = 1 - std::pow(cfg_.beta1, static_cast<double>(step_));
-  const double bc2 = 1 - std::pow(cfg_.beta2, static_cast<double>(step_));
-  const double step_size = g.lr / bc1;
-  const double l2 = cfg_.decoupled_weight_decay ? 0.0 : g.weight_decay;
-  const double decay = cfg_.decoupled_weight_decay ? 1.0 - g.lr * g.weight_decay : 1.0;
+  const Coef c = coefficients(cfg_, g.lr, g.weight_decay, step_, scale);
   auto rows = grad._indices()[0];
   auto values = grad._values().contiguous();
   if (values.numel() == 0) return;
@@ -136,21 +151,14 @@ void AdamOptimizer::update_sparse(Group& g, torch::Tensor& p, torch::Tensor& m, 
     at::parallel_for(0, r.numel(), 256, [&](int64_t b, int64_t e) {
       for (int64_t k = b; k < e; ++k) {
         int64_t row = rp[k];
-        adam_kernel(pp + row * D, gp + k * D, mp + row * D, vp + row * D, D, static_cast<float>(cfg_.beta1),
-                    static_cast<float>(cfg_.beta2), static_cast<float>(step_size),
-                    static_cast<float>(1.0 / std::sqrt(bc2)), static_cast<float>(cfg_.eps),
-                    static_cast<float>(scale), static_cast<float>(l2), static_cast<float>(decay));
+        adam_kernel(pp + row * D, gp + k * D, mp + row * D, vp + row * D, D, c);
       }
     });
     return;
   }
-  auto p_rows = p.index_select(0, rows);
-  auto gr = values * scale;
-  if (l2 != 0) gr = gr + l2 * p_rows;
-  auto m_rows = m.index_select(0, rows).mul_(cfg_.beta1).add_(gr, 1 - cfg_.beta1);
-  auto v_rows = v.index_select(0, rows).mul_(cfg_.beta2).addcmul_(gr, gr, 1 - cfg_.beta2);
-  if (decay != 1.0) p_rows.mul_(decay);
-  p_rows.addcdiv_(m_rows, (v_rows.sqrt() / std::sqrt(bc2)).add_(cfg_.eps), -step_size);
+  // Other devices: gather the rows, update them with tensor ops, scatter back.
+  auto p_rows = p.index_select(0, rows), m_rows = m.index_select(0, rows), v_rows = v.index_select(0, rows);
+  adam_tensor_ops(p_rows, m_rows, v_rows, values, c);
   m.index_copy_(0, rows, m_rows);
   v.index_copy_(0, rows, v_rows);
   p.index_copy_(0, rows, p_rows);

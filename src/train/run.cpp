@@ -156,29 +156,59 @@ LoadedRun load_run(const std::string& run_dir, const std::string& device_overrid
   return run;
 }
 
+namespace {
+// Global ids under the run's encoder of rows given as per-field dictionary codes:
+// each distinct raw value is looked up once. code(r, f) returns row r's code in field f.
+torch::Tensor encode_rows(const data::Encoder& enc, const std::vector<const std::vector<std::string>*>& dicts,
+                          int64_t rows, const std::function<uint32_t(int64_t, int)>& code) {
+  const int F = static_cast<int>(dicts.size());
+  std::vector<std::vector<int32_t>> code_ids(F);
+  for (int f = 0; f < F; ++f)
+    for (const auto& v : *dicts[f]) code_ids[f].push_back(enc.encode(f, v));
+  auto ids = torch::empty({rows, F}, torch::kInt64);
+  auto* p = ids.data_ptr<int64_t>();
+  for (int64_t r = 0; r < rows; ++r)
+    for (int f = 0; f < F; ++f) p[r * F + f] = code_ids[f][code(r, f)];
+  return ids;
+}
+
+std::vector<float> score(const LoadedRun& run, const torch::Tensor& ids, int64_t batch_size) {
+  torch::NoGradGuard ng;
+  torch::Device dev(run.device);
+  std::vector<float> scores;
+  scores.reserve(ids.size(0));
+  for (int64_t s = 0; s < ids.size(0); s += batch_size) {
+    int64_t e = std::min<int64_t>(ids.size(0), s + batch_size);
+    auto prob = torch::sigmoid(run.model->forward(ids.slice(0, s, e).to(dev))).to(torch::kCPU).contiguous();
+    scores.insert(scores.end(), prob.data_ptr<float>(), prob.data_ptr<float>() + prob.numel());
+  }
+  return scores;
+}
+}  // namespace
+
+nlohmann::json evaluate_run(const LoadedRun& run, const data::Dataset& ds, const std::string& split) {
+  if (ds.fields.size() != run.fields.size()) throw Error("the data set's fields differ from the run's");
+  const auto& s = ds.split(split);
+  const int F = static_cast<int>(ds.fields.size());
+  std::vector<const std::vector<std::string>*> dicts;
+  for (const auto& f : ds.fields) dicts.push_back(&f.values);
+  const int32_t* codes = s.codes.data_ptr<int32_t>();
+  auto ids = encode_rows(run.encoder, dicts, s.rows, [&](int64_t r, int f) { return static_cast<uint32_t>(codes[r * F + f]); });
+  auto probs = score(run, ids, 8192);
+  auto labels = to_vector(s.labels);
+  return {{"dataset", ds.spec.name}, {"split", split}, {"rows", s.rows},
+          {"auc", metrics::auc(probs, labels)}, {"logloss", metrics::logloss(probs, labels)}};
+}
+
 int64_t predict_csv(const LoadedRun& run, const std::string& in_path, const std::string& out_path, int64_t batch_size) {
   std::vector<std::string> cols;
   for (const auto& f : run.fields) cols.push_back(f.name);
   data::RawTable t = data::read_csv(in_path, cols, {"label"}, /*numeric_optional=*/true);
-  const int F = static_cast<int>(cols.size());
-  // Encode each distinct raw value once, then map the per-row codes.
-  std::vector<std::vector<int32_t>> code_ids(F);
-  for (int f = 0; f < F; ++f)
-    for (const auto& v : t.strings.at(cols[f]).values) code_ids[f].push_back(run.encoder.encode(f, v));
-  auto ids = torch::empty({static_cast<int64_t>(t.rows), F}, torch::kInt64);
-  auto* p = ids.data_ptr<int64_t>();
-  for (size_t r = 0; r < t.rows; ++r)
-    for (int f = 0; f < F; ++f) p[r * F + f] = code_ids[f][t.strings.at(cols[f]).codes[r]];
-
-  torch::NoGradGuard ng;
-  torch::Device dev(run.device);
-  std::vector<float> scores;
-  scores.reserve(t.rows);
-  for (int64_t s = 0; s < static_cast<int64_t>(t.rows); s += batch_size) {
-    int64_t e = std::min<int64_t>(t.rows, s + batch_size);
-    auto prob = torch::sigmoid(run.model->forward(ids.slice(0, s, e).to(dev))).to(torch::kCPU).contiguous();
-    scores.insert(scores.end(), prob.data_ptr<float>(), prob.data_ptr<float>() + prob.numel());
-  }
+  std::vector<const std::vector<std::string>*> dicts;
+  for (const auto& c : cols) dicts.push_back(&t.strings.at(c).values);
+  auto ids = encode_rows(run.encoder, dicts, static_cast<int64_t>(t.rows),
+                         [&](int64_t r, int f) { return t.strings.at(cols[f]).codes[r]; });
+  auto scores = score(run, ids, batch_size);
   const auto* labels = t.numbers.count("label") ? &t.numbers.at("label") : nullptr;
   core::atomic_write(out_path, [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::trunc);

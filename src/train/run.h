@@ -36,6 +36,10 @@ struct LoadedRun {
 };
 LoadedRun load_run(const std::string& run_dir, const std::string& device = "");
 
+// Evaluates a run on a split of a prepared data set (re-encoded with the run's
+// encoder, so the data set may have been prepared on its own). Returns {rows, auc, logloss}.
+nlohmann::json evaluate_run(const LoadedRun& run, const data::Dataset& ds, const std::string& split);
+
 // Scores a CSV whose header names the run's fields (extra columns ignored);
 // writes `score` (and the label if present) per row to out_path. Returns rows scored.
 int64_t predict_csv(const LoadedRun& run, const std::string& in_path, const std::string& out_path,

@@ -36,10 +36,13 @@ TEST(AdamOptimizer, L2MatchesTorchAdam) { compare_with_torch(false, 0.1, 0.0); }
 TEST(AdamOptimizer, DecoupledMatchesTorchAdamW) { compare_with_torch(true, 0.1, 0.0); }
 TEST(AdamOptimizer, ClippingMatchesClipGradNorm) { compare_with_torch(false, 0.0, 0.5); }
 
-TEST(AdamOptimizer, SparseRowsUpdateLazilyAndMatchDenseOnTouchedRows) {
+namespace {
+// float32 takes the fused CPU kernel; float64 the tensor-op path other devices use.
+void sparse_vs_dense(torch::Dtype dtype) {
   torch::manual_seed(1);
-  auto w0 = torch::randn({10, 3});
+  auto w0 = torch::randn({10, 3}).to(dtype);
   auto sparse_table = torch::nn::Embedding(torch::nn::EmbeddingOptions(10, 3).sparse(true));
+  sparse_table->to(dtype);
   auto dense = w0.clone().requires_grad_(true);
   {
     torch::NoGradGuard ng;
@@ -61,6 +64,10 @@ TEST(AdamOptimizer, SparseRowsUpdateLazilyAndMatchDenseOnTouchedRows) {
   EXPECT_TRUE(torch::equal(sparse_table->weight[0], w0[0]));
   EXPECT_FALSE(torch::equal(sparse_table->weight[2], w0[2]));
 }
+}  // namespace
+
+TEST(AdamOptimizer, SparseRowsUpdateLazilyFusedKernel) { sparse_vs_dense(torch::kFloat32); }
+TEST(AdamOptimizer, SparseRowsUpdateLazilyTensorOps) { sparse_vs_dense(torch::kFloat64); }
 
 TEST(AdamOptimizer, SaveLoadRoundTrip) {
   auto p = torch::ones({4}).requires_grad_(true);
