@@ -78,4 +78,3 @@ CTR_BENCH(dnn)
 CTR_BENCH(dcnv2)
 CTR_BENCH(deepfm)
 
-BENCHMARK_MAIN();

@@ -1,24 +1,34 @@
 #pragma once
-// Numeric precision of a run: "fp32" (default) or "bf16" (autocast: matrix
-// products in bfloat16, parameters, optimizer state and losses in float32).
+// Mixed precision for every model (CTR and language model): an RAII guard that turns on
+// LibTorch autocast (bfloat16 by default) for the device the model runs on,
+// for inference and training. float32 stays the default everywhere.
 #include <string>
+
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
 
 namespace clickprompt::core {
 
-// Validates a precision name; throws Error with a suggestion otherwise.
-std::string check_precision(const std::string& precision);
+enum class Precision { Float32, BFloat16, Float16 };
 
-// Enables bfloat16 autocast for the device type in scope when precision is
-// "bf16"; a no-op for "fp32". Nests; the outermost guard clears the cast cache.
+Precision parse_precision(const std::string& name);  // "fp32"/"float32", "bf16"/"bfloat16", "fp16"/"float16"
+std::string precision_name(Precision p);
+
+// Enables autocast to the precision's dtype on `device` for its lifetime and
+// restores the previous state afterwards (also clears the autocast weight
+// cache). Float32 is a no-op. Float16 is only offered on CUDA.
 class AutocastGuard {
  public:
-  AutocastGuard(const std::string& precision, bool cuda);
+  AutocastGuard(Precision p, const c10::Device& device);
   ~AutocastGuard();
   AutocastGuard(const AutocastGuard&) = delete;
   AutocastGuard& operator=(const AutocastGuard&) = delete;
 
  private:
-  bool active_ = false, cuda_ = false, was_enabled_ = false;
+  bool active_ = false;
+  bool cuda_ = false;
+  bool prev_enabled_ = false;
+  c10::ScalarType prev_dtype_ = c10::ScalarType::BFloat16;
 };
 
 }  // namespace clickprompt::core

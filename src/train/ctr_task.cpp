@@ -11,11 +11,11 @@ CtrTask::CtrTask(ctr::CtrModelPtr model, const core::Params& t) : model_(std::mo
   embedding_lr_ = t.get<double>("embedding_lr", lr_);
   weight_decay_ = t.get<double>("weight_decay", 0.0);
   embedding_reg_ = t.get<double>("embedding_regularizer", 0.0);
-  precision_ = core::check_precision(t.get<std::string>("precision", "fp32"));
+  precision_ = core::parse_precision(t.get<std::string>("precision", "fp32"));
 }
 
 torch::Tensor CtrTask::logit(const torch::Tensor& ids) {
-  core::AutocastGuard autocast(precision_, ids.is_cuda());
+  core::AutocastGuard autocast(precision_, ids.device());
   return model_->forward(ids).to(torch::kFloat32);
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Plain CTR training: BCE on the model's logit.
 #include "core/params.h"
+#include "core/precision.h"
 #include "ctr/ctr_model.h"
 #include "train/task.h"
 
@@ -20,7 +21,7 @@ class CtrTask : public Task {
   ctr::CtrModelPtr model_;
   torch::Tensor logit(const torch::Tensor& ids);  // float32 [B], under the run's precision
   double lr_, embedding_lr_, weight_decay_, embedding_reg_;
-  std::string precision_;
+  core::Precision precision_;
 };
 
 }  // namespace clickprompt::train
