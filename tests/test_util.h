@@ -6,6 +6,8 @@
 #include <fstream>
 #include <string>
 
+#include "core/error.h"
+
 namespace clickprompt::test_util {
 
 inline std::string shared_dir() {
@@ -35,6 +37,17 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// The message of the clickprompt::Error that f() throws; "" when it throws none.
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
 
 struct CliResult {
   int code;

@@ -11,6 +11,7 @@
 #include "test_util.h"
 
 using namespace clickprompt;
+using clickprompt::test_util::error_of;
 using clickprompt::test_util::TempDir;
 
 namespace {
@@ -52,15 +53,6 @@ split: {kind: random, ratios: [0.6, 0.2, 0.2], seed: 7}
   y["path"] = dir;
   y["split"]["kind"] = split_kind;
   return data::DatasetSpec::from_yaml(y, "tiny");
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace

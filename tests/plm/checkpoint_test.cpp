@@ -3,6 +3,8 @@
 // missing/unexpected/shape errors, and the save -> load round trip.
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -16,6 +18,7 @@
 
 using namespace clickprompt;
 using namespace clickprompt::plm;
+using clickprompt::test_util::error_of;
 namespace fs = std::filesystem;
 
 namespace {
@@ -45,16 +48,6 @@ HfConfig tiny_config(const std::string& type) {
 void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace
