@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", common.verbose, "Debug logging");
   cli::add_data_commands(app, common);
   cli::add_train_commands(app, common);
+  cli::add_plm_commands(app, common);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
