@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "metrics/metrics.h"
+#include "train/trainer.h"
 
 namespace clickprompt::train {
 
@@ -44,8 +45,7 @@ nlohmann::json long_tail_metrics(const data::Dataset& ds, const data::Split& spl
   if (uf < 0 || itf < 0) return nullptr;
   auto ufreq = train_frequency(ds, split, uf), ifreq = train_frequency(ds, split, itf);
   int64_t ut = quantile(ufreq, tail_quantile), it = quantile(ifreq, tail_quantile);
-  auto lab = split.labels.contiguous();
-  std::vector<float> labels(lab.data_ptr<float>(), lab.data_ptr<float>() + lab.numel());
+  auto labels = to_float_vector(split.labels);
   std::vector<std::string> group(labels.size()), bucket(labels.size()), item_group(labels.size()),
       user_group(labels.size());
   for (size_t r = 0; r < labels.size(); ++r) {

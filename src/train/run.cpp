@@ -20,11 +20,6 @@ namespace clickprompt::train {
 
 namespace {
 
-std::vector<float> to_vector(const torch::Tensor& t) {
-  auto c = t.to(torch::kCPU, torch::kFloat32).contiguous();
-  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-}
-
 nlohmann::json encoder_json(const data::Dataset& ds) {
   nlohmann::json j = nlohmann::json::array();
   for (size_t f = 0; f < ds.fields.size(); ++f)
@@ -88,7 +83,7 @@ nlohmann::json run_ctr(const YAML::Node& config_in, const RunOptions& opt) {
 
   double infer_seconds = 0;
   auto test_probs = trainer.predict(task, ds.test, &infer_seconds);
-  auto test_labels = to_vector(ds.test.labels);
+  auto test_labels = to_float_vector(ds.test.labels);
   nlohmann::json r;
   r["dataset"] = spec.name;
   r["split"] = ds.split_used;
@@ -104,7 +99,7 @@ nlohmann::json run_ctr(const YAML::Node& config_in, const RunOptions& opt) {
   r["test_auc"] = metrics::auc(test_probs, test_labels);
   r["test_logloss"] = metrics::logloss(test_probs, test_labels);
   if (ds.test.prob.defined()) {
-    auto bayes = to_vector(ds.test.prob);
+    auto bayes = to_float_vector(ds.test.prob);
     r["bayes_test_auc"] = metrics::auc(bayes, test_labels);
     r["bayes_test_logloss"] = metrics::logloss(bayes, test_labels);
   }
@@ -195,7 +190,7 @@ nlohmann::json evaluate_run(const LoadedRun& run, const data::Dataset& ds, const
   const int32_t* codes = s.codes.data_ptr<int32_t>();
   auto ids = encode_rows(run.encoder, dicts, s.rows, [&](int64_t r, int f) { return static_cast<uint32_t>(codes[r * F + f]); });
   auto probs = score(run, ids, 8192);
-  auto labels = to_vector(s.labels);
+  auto labels = to_float_vector(s.labels);
   return {{"dataset", ds.spec.name}, {"split", split}, {"rows", s.rows},
           {"auc", metrics::auc(probs, labels)}, {"logloss", metrics::logloss(probs, labels)}};
 }

@@ -21,11 +21,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-std::vector<float> to_vector(const torch::Tensor& t) {
-  auto c = t.to(torch::kCPU, torch::kFloat32).contiguous();
-  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-}
-
 // Fisher-Yates with our own engine: the same order for a seed on every platform.
 torch::Tensor permutation(int64_t n, uint64_t seed) {
   auto perm = torch::arange(n, torch::kInt64);
@@ -171,7 +166,7 @@ std::vector<float> Trainer::predict(Task& task, const data::Split& split, double
     b.ids = split.ids.slice(0, s, e).to(dev, torch::kInt64);
     b.labels = split.labels.slice(0, s, e).to(dev);
     b.rows = torch::arange(s, e, torch::kInt64);
-    auto p = to_vector(task.predict(b));
+    auto p = to_float_vector(task.predict(b));
     out.insert(out.end(), p.begin(), p.end());
   }
   if (seconds) *seconds = since(t0);
@@ -250,7 +245,7 @@ FitResult Trainer::fit(Task& task, const data::Dataset& ds, bool resume) {
     st.trained_samples += tr.rows;
 
     auto valid_probs = predict(task, ds.valid);
-    auto valid_labels = to_vector(ds.valid.labels);
+    auto valid_labels = to_float_vector(ds.valid.labels);
     EpochRecord rec;
     rec.epoch = epoch;
     rec.train_loss = loss_sum / std::max<int64_t>(1, loss_n);
@@ -292,6 +287,11 @@ FitResult Trainer::fit(Task& task, const data::Dataset& ds, bool resume) {
   r.stopped_early = st.stop.should_stop();
   r.history = st.history;
   return r;
+}
+
+std::vector<float> to_float_vector(const torch::Tensor& t) {
+  auto c = t.to(torch::kCPU, torch::kFloat32).contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
 }
 
 void save_module(torch::nn::Module& m, const std::string& path) {

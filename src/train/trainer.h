@@ -61,6 +61,9 @@ class Trainer {
   std::string out_dir_;
 };
 
+// A tensor's values as floats (copied to the CPU): labels and probabilities for the metrics.
+std::vector<float> to_float_vector(const torch::Tensor& t);
+
 // Saves/loads a module's weights alone (the "best" checkpoint, what evaluate/predict read).
 void save_module(torch::nn::Module& m, const std::string& path);
 void load_module(torch::nn::Module& m, const std::string& path);
