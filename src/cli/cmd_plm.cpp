@@ -25,18 +25,18 @@ void add_plm_commands(CLI::App& app, Common& common) {
   c->add_option("--layers", a->o.layers, "Transformer layers")->capture_default_str();
   c->add_option("--heads", a->o.heads, "Attention heads")->capture_default_str();
   c->add_option("--ffn", a->o.intermediate_size, "Feed-forward width")->capture_default_str();
-  c->add_option("--batch-size", a->o.batch_size, "Texts per step")->capture_default_str();
-  c->add_option("--epochs", a->o.epochs, "Epochs")->capture_default_str();
-  c->add_option("--max-train-rows", a->o.max_train_rows, "Rows per epoch (0 = all, else a shuffled sample)")
+  c->add_option("--batch-size", a->o.loop.batch_size, "Texts per step")->capture_default_str();
+  c->add_option("--epochs", a->o.loop.epochs, "Epochs")->capture_default_str();
+  c->add_option("--max-train-rows", a->o.loop.max_train_rows, "Rows per epoch (0 = all, else a shuffled sample)")
       ->capture_default_str();
   c->add_option("--lr", a->o.lr, "Peak learning rate (linear warm-up and decay)")->capture_default_str();
-  c->add_option("--precision", a->o.precision, "fp32 | bf16")->capture_default_str();
-  c->add_option("--device", a->o.device, "cpu | cuda | cuda:N")->capture_default_str();
-  c->add_option("--seed", a->o.seed, "Random seed")->capture_default_str();
-  c->add_flag("--no-progress", [a](int64_t) { a->o.progress = false; }, "No progress line");
+  c->add_option("--precision", a->o.loop.precision, "fp32 | bf16")->capture_default_str();
+  c->add_option("--device", a->o.loop.device, "cpu | cuda | cuda:N")->capture_default_str();
+  c->add_option("--seed", a->o.loop.seed, "Random seed")->capture_default_str();
+  c->add_flag("--no-progress", [a](int64_t) { a->o.loop.progress = false; }, "No progress line");
   c->callback([a, &common] {
     setup_runtime(common);
-    a->o.device = core::check_device(a->o.device);
+    a->o.loop.device = core::check_device(a->o.loop.device);
     auto ds = data::prepare_dataset(data::DatasetSpec::load(a->data), {a->cache_dir, false});
     std::cout << train::pretrain_mlm(ds, a->o, a->out).dump(2) << "\n";
   });

@@ -13,6 +13,7 @@
 #include "ctr/registry.h"
 #include "data/dataset.h"
 #include "metrics/metrics.h"
+#include "train/clickprompt_run.h"
 #include "train/run.h"
 #include "train/trainer.h"
 
@@ -21,6 +22,7 @@ namespace clickprompt::cli {
 namespace {
 struct TrainArgs {
   std::string config, data, model, model_config, out, device, run, input, split = "test", cache_dir = ".cache";
+  std::string mode = "ctr", pretrained;
   std::vector<std::string> sets;
   int64_t seed = -1;
   bool resume = false, rebuild = false, no_progress = false;
@@ -61,6 +63,14 @@ void add_train_commands(CLI::App& app, Common& common) {
   train->add_option("--model-config", a->model_config, "Model hyper-parameters (YAML)");
   train->add_option("--set", a->sets, "Override a config value, e.g. --set train.lr=0.0005 --set model.embedding_dim=16");
   train->add_option("--out", a->out, "Output folder")->required();
+  train->add_option("--mode", a->mode,
+                    "ctr: a CTR model alone | pa-mlm: ClickPrompt's prompt-augmented MLM pretraining | with-plm: "
+                    "fine-tune CTR model + prompts + PLM | without-plm: fine-tune the CTR backbone of a PA-MLM run alone")
+      ->check(CLI::IsMember({"ctr", "pa-mlm", "with-plm", "without-plm"}))
+      ->capture_default_str();
+  train->add_option("--pretrained", a->pretrained,
+                    "PA-MLM run folder to start from (with-plm: optional, without it the ablation 'without PA-MLM'; "
+                    "without-plm: required)");
   train->add_option("--seed", a->seed, "Random seed (model init, shuffling)");
   train->add_option("--device", a->device, "cpu | cuda | cuda:N");
   train->add_option("--cache-dir", a->cache_dir, "Data cache root")->capture_default_str();
@@ -76,7 +86,13 @@ void add_train_commands(CLI::App& app, Common& common) {
     ro.rebuild_cache = a->rebuild;
     ro.resume = a->resume;
     ro.progress = !a->no_progress;
-    auto r = train::run_ctr(cfg, ro);
+    ro.mode = a->mode == "ctr" ? "ctr" : a->mode == "with-plm" ? "clickprompt_with_plm" : "clickprompt_without_plm";
+    if ((a->mode == "ctr" || a->mode == "pa-mlm") && !a->pretrained.empty())
+      throw Error("--pretrained applies to --mode with-plm and without-plm");
+    auto r = a->mode == "pa-mlm"        ? train::run_pa_mlm(cfg, ro)
+             : a->mode == "with-plm"    ? train::run_finetune_plm(cfg, ro, a->pretrained)
+             : a->mode == "without-plm" ? train::run_finetune_ctr(cfg, ro, a->pretrained)
+                                        : train::run_ctr(cfg, ro);
     std::cout << r.dump(2) << "\n";
   });
 

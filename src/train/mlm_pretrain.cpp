@@ -15,7 +15,6 @@
 #include "plm/encoder.h"
 #include "plm/mlm.h"
 #include "plm/tokenizer/trainer.h"
-#include "train/optimizer.h"
 #include "train/schedule.h"
 
 namespace clickprompt::train {
@@ -23,40 +22,123 @@ namespace clickprompt::train {
 namespace {
 using Clock = std::chrono::steady_clock;
 
-// The text view of a row is the concatenation of per-field pieces
-// ("User ID is 1." then " Gender is female." ...): tokenized once per distinct
-// (field, value), assembled per row (plm tests check this equals encoding the text).
-struct PieceIds {
-  std::vector<std::vector<std::vector<int64_t>>> ids;  // [field][code] -> token ids
+struct MaskedBatch {
+  torch::Tensor ids;  // ID view [B, F] int64 (CPU)
+  plm::MaskedTokens tokens;
+  torch::Tensor attention_mask;
 };
 
-std::string piece_text(const data::Dataset& ds, int f, uint32_t code) {
-  return (f ? " " : "") + ds.fields[f].display + " is " + ds.fields[f].values[code] + ".";
-}
-
-std::vector<std::vector<int64_t>> rows_of(const data::Dataset& ds, const data::Split& s, const PieceIds& pieces,
-                                          const plm::Tokenizer& tok, const int64_t* rows, int64_t n) {
-  const int F = static_cast<int>(ds.fields.size());
-  const int32_t* codes = s.codes.data_ptr<int32_t>();
-  std::vector<std::vector<int64_t>> out(n);
-  for (int64_t i = 0; i < n; ++i) {
-    std::vector<int64_t> ids;
-    for (int f = 0; f < F; ++f) {
-      const auto& p = pieces.ids[f][codes[rows[i] * F + f]];
-      ids.insert(ids.end(), p.begin(), p.end());
-    }
-    out[i] = tok.with_special_tokens(ids);
-  }
-  return out;
+MaskedBatch masked_batch(const data::Split& split, const TextViews& text, const int64_t* rows, int64_t n,
+                         at::Generator& gen) {
+  const auto& tok = text.tokenizer();
+  auto [input_ids, mask] = text.batch(split, rows, n);
+  auto row_t = torch::from_blob(const_cast<int64_t*>(rows), {n}, torch::kInt64);
+  return {split.ids.index_select(0, row_t).to(torch::kInt64),
+          plm::mask_tokens(input_ids, plm::special_tokens_mask(input_ids, tok, mask), tok.mask_id(), tok.vocab_size(), gen),
+          mask};
 }
 }  // namespace
 
+MlmLoopResult train_mlm(const data::Dataset& ds, const TextViews& text, torch::nn::Module& model, AdamOptimizer& opt,
+                        const MlmLoopOptions& o, const MlmLossFn& loss_fn, const std::string& out_dir,
+                        const std::function<void(int)>& on_epoch) {
+  if (o.batch_size <= 0 || o.epochs <= 0) throw Error(o.name + ": batch_size and epochs must be positive");
+  const auto precision = core::parse_precision(o.precision);
+  const auto& tok = text.tokenizer();
+  torch::Device dev(o.device);
+  std::vector<double> base_lrs;
+  for (size_t g = 0; g < opt.num_groups(); ++g) base_lrs.push_back(opt.lr(g));
+
+  const int64_t rows_per_epoch = o.max_train_rows > 0 ? std::min(o.max_train_rows, ds.train.rows) : ds.train.rows;
+  const int64_t steps_per_epoch = (rows_per_epoch + o.batch_size - 1) / o.batch_size;
+  LrSchedule sched{"linear", static_cast<int64_t>(o.warmup_ratio * steps_per_epoch * o.epochs),
+                   steps_per_epoch * o.epochs};
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
+
+  // Validation: a fixed sample of valid rows with fixed masks.
+  std::vector<int64_t> valid_idx(std::min(o.valid_rows, ds.valid.rows));
+  std::iota(valid_idx.begin(), valid_idx.end(), 0);
+  auto vgen = at::make_generator<at::CPUGeneratorImpl>(o.seed + 1);
+  std::vector<MaskedBatch> valid_batches;
+  for (size_t s = 0; s < valid_idx.size(); s += 256) {
+    int64_t n = std::min<int64_t>(256, static_cast<int64_t>(valid_idx.size() - s));
+    valid_batches.push_back(masked_batch(ds.valid, text, valid_idx.data() + s, n, vgen));
+  }
+  auto batch_loss = [&](const MaskedBatch& b) {
+    core::AutocastGuard ac(precision, dev);
+    return loss_fn(b.ids.to(dev), b.tokens.input_ids.to(dev), b.attention_mask.to(dev), b.tokens.labels.to(dev))
+        .to(torch::kFloat32);
+  };
+  auto validate = [&]() {
+    torch::NoGradGuard ng;
+    model.eval();
+    double loss_sum = 0, n_sum = 0;
+    std::vector<torch::Tensor> labels;
+    for (const auto& b : valid_batches) {
+      double n = b.tokens.labels.ne(-100).sum().item<double>();
+      loss_sum += batch_loss(b).item<double>() * n;
+      n_sum += n;
+      labels.push_back(b.tokens.labels.flatten());
+    }
+    model.train();
+    return std::make_pair(loss_sum / std::max(1.0, n_sum),
+                          labels.empty() ? 0.0 : plm::unigram_entropy(torch::cat(labels), tok.vocab_size()));
+  };
+
+  core::make_dirs(out_dir);
+  std::string log;
+  MlmLoopResult r;
+  int64_t trained = 0;
+  model.train();
+  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+    std::vector<int64_t> order(ds.train.rows);
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 rng(o.seed * 1000003ULL + static_cast<uint64_t>(epoch));
+    std::shuffle(order.begin(), order.end(), rng);
+    core::Progress progress(o.name + " epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs),
+                            rows_per_epoch, o.progress);
+    auto t0 = Clock::now();
+    double loss_sum = 0;
+    int64_t loss_n = 0;
+    for (int64_t s = 0; s < rows_per_epoch; s += o.batch_size) {
+      int64_t n = std::min(o.batch_size, rows_per_epoch - s);
+      auto b = masked_batch(ds.train, text, order.data() + s, n, gen);
+      for (size_t g = 0; g < base_lrs.size(); ++g) opt.set_lr(g, base_lrs[g] * sched.factor(r.steps));
+      opt.zero_grad();
+      auto loss = batch_loss(b);
+      loss.backward();
+      opt.step(o.grad_clip_norm);
+      ++r.steps;
+      if ((r.steps & 15) == 0 || s + n >= rows_per_epoch) {
+        double l = loss.item<double>();
+        if (std::isnan(l)) throw Error(o.name + " diverged at step " + std::to_string(r.steps) + " (loss is NaN); lower the learning rate");
+        loss_sum += l * n;
+        loss_n += n;
+        progress.update(s + n, loss_sum / loss_n);
+      }
+    }
+    progress.finish();
+    double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    r.train_seconds += secs;
+    trained += rows_per_epoch;
+    std::tie(r.valid_mlm_loss, r.unigram_baseline) = validate();
+    spdlog::info("{} epoch {}: valid MLM loss {:.4f} nats (unigram baseline {:.4f}) | {:.0f} samples/s", o.name, epoch,
+                 r.valid_mlm_loss, r.unigram_baseline, rows_per_epoch / secs);
+    log += nlohmann::json{{"epoch", epoch}, {"train_mlm_loss", loss_sum / std::max<int64_t>(1, loss_n)},
+                          {"valid_mlm_loss", r.valid_mlm_loss}, {"unigram_baseline", r.unigram_baseline},
+                          {"samples_per_sec", rows_per_epoch / secs}, {"seconds", secs}}.dump() + "\n";
+    core::atomic_write_string(out_dir + "/metrics.jsonl", log);
+    if (on_epoch) on_epoch(epoch);
+  }
+  r.train_samples_per_sec = r.train_seconds > 0 ? trained / r.train_seconds : 0.0;
+  model.eval();
+  return r;
+}
+
 nlohmann::json pretrain_mlm(const data::Dataset& ds, const MlmPretrainOptions& o, const std::string& out_dir) {
   auto t_start = Clock::now();
-  const auto precision = core::parse_precision(o.precision);
-  if (o.batch_size <= 0 || o.epochs <= 0 || o.hidden_size % o.heads != 0)
-    throw Error("pretrain: batch_size and epochs must be positive and hidden_size divisible by heads");
-  torch::manual_seed(o.seed);
+  if (o.hidden_size % o.heads != 0) throw Error("pretrain: hidden_size must be divisible by heads");
+  torch::manual_seed(o.loop.seed);
   const int F = static_cast<int>(ds.fields.size());
 
   // 1. Vocabulary from the training split, counted per distinct field piece.
@@ -68,21 +150,11 @@ nlohmann::json pretrain_mlm(const data::Dataset& ds, const MlmPretrainOptions& o
                                   static_cast<int64_t>(ds.fields[f].values.size()));
     const int64_t* c = counts.data_ptr<int64_t>();
     for (size_t v = 0; v < ds.fields[f].values.size(); ++v)
-      if (c[v] > 0) trainer.add_text(piece_text(ds, f, static_cast<uint32_t>(v)), c[v]);
+      if (c[v] > 0) trainer.add_text(TextViews::piece_text(ds, f, static_cast<uint32_t>(v)), c[v]);
   }
   auto tok = trainer.train();
-  PieceIds pieces;
-  pieces.ids.resize(F);
-  int64_t max_len = 2;
-  for (int f = 0; f < F; ++f) {
-    size_t longest = 0;
-    for (size_t v = 0; v < ds.fields[f].values.size(); ++v) {
-      pieces.ids[f].push_back(tok->encode_piece(piece_text(ds, f, static_cast<uint32_t>(v))));
-      longest = std::max(longest, pieces.ids[f].back().size());
-    }
-    max_len += static_cast<int64_t>(longest);
-  }
-  spdlog::info("tokenizer: byte-level BPE, {} tokens; longest text view {} tokens", tok->vocab_size(), max_len);
+  TextViews text(ds, tok);
+  spdlog::info("tokenizer: byte-level BPE, {} tokens; longest text view {} tokens", tok->vocab_size(), text.max_length());
 
   // 2. A small RoBERTa-style encoder.
   plm::HfConfig cfg = plm::HfConfig::roberta_base();
@@ -91,12 +163,13 @@ nlohmann::json pretrain_mlm(const data::Dataset& ds, const MlmPretrainOptions& o
   cfg.num_hidden_layers = o.layers;
   cfg.num_attention_heads = o.heads;
   cfg.intermediate_size = o.intermediate_size;
-  cfg.max_position_embeddings = max_len + 2;  // RoBERTa positions start after padding_idx
+  // RoBERTa positions start after padding_idx; prompts shift them further (HF's past_key_values rule).
+  cfg.max_position_embeddings = text.max_length() + tok->pad_id() + 1 + o.position_headroom;
   cfg.hidden_dropout_prob = cfg.attention_probs_dropout_prob = o.dropout;
   cfg.pad_token_id = tok->pad_id();
   plm::MaskedLm model(cfg);
-  plm::init_weights(model, 0.02, o.seed);
-  torch::Device dev(o.device);
+  plm::init_weights(model, 0.02, o.loop.seed);
+  torch::Device dev(o.loop.device);
   model->to(dev);
   int64_t n_params = 0;
   for (const auto& p : model->parameters()) n_params += p.numel();
@@ -104,112 +177,33 @@ nlohmann::json pretrain_mlm(const data::Dataset& ds, const MlmPretrainOptions& o
 
   AdamOptimizer opt({ParamGroup{"plm", model->parameters(), o.lr, o.weight_decay}},
                     AdamConfig{0.9, 0.999, 1e-8, /*decoupled_weight_decay=*/true});
-  const int64_t rows_per_epoch = o.max_train_rows > 0 ? std::min(o.max_train_rows, ds.train.rows) : ds.train.rows;
-  const int64_t steps_per_epoch = (rows_per_epoch + o.batch_size - 1) / o.batch_size;
-  LrSchedule sched{"linear", static_cast<int64_t>(o.warmup_ratio * steps_per_epoch * o.epochs),
-                   steps_per_epoch * o.epochs};
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
-
-  // Validation: a fixed sample of valid rows with fixed masks.
-  std::vector<int64_t> valid_idx(std::min(o.valid_rows, ds.valid.rows));
-  std::iota(valid_idx.begin(), valid_idx.end(), 0);
-  auto vgen = at::make_generator<at::CPUGeneratorImpl>(o.seed + 1);
-  std::vector<std::pair<plm::MaskedTokens, torch::Tensor>> valid_batches;
-  for (size_t s = 0; s < valid_idx.size(); s += 256) {
-    int64_t n = std::min<int64_t>(256, static_cast<int64_t>(valid_idx.size() - s));
-    auto [ids, mask] = plm::to_tensors(tok->pad(rows_of(ds, ds.valid, pieces, *tok, valid_idx.data() + s, n)), torch::kCPU);
-    auto m = plm::mask_tokens(ids, plm::special_tokens_mask(ids, *tok, mask), tok->mask_id(), tok->vocab_size(), vgen);
-    valid_batches.emplace_back(m, mask);
-  }
-  auto validate = [&]() {
-    torch::NoGradGuard ng;
-    model->eval();
-    double loss_sum = 0, n_sum = 0;
-    std::vector<torch::Tensor> labels;
-    for (auto& [m, mask] : valid_batches) {
-      core::AutocastGuard ac(precision, dev);
-      plm::EncoderInput in;
-      in.input_ids = m.input_ids.to(dev);
-      in.attention_mask = mask.to(dev);
-      in.output_hidden_states = false;
-      double n = m.labels.ne(-100).sum().item<double>();
-      loss_sum += plm::mlm_loss(model, model->encode(in).last_hidden_state.to(torch::kFloat32), m.labels.to(dev)).item<double>() * n;
-      n_sum += n;
-      labels.push_back(m.labels.flatten());
-    }
-    model->train();
-    return std::make_pair(loss_sum / std::max(1.0, n_sum), plm::unigram_entropy(torch::cat(labels), tok->vocab_size()));
+  auto loss_fn = [&](const torch::Tensor&, const torch::Tensor& input_ids, const torch::Tensor& mask,
+                     const torch::Tensor& labels) {
+    plm::EncoderInput in;
+    in.input_ids = input_ids;
+    in.attention_mask = mask;
+    in.output_hidden_states = false;
+    return plm::mlm_loss(model, model->encode(in).last_hidden_state, labels);
   };
-
-  core::make_dirs(out_dir);
-  std::string log;
-  double train_seconds = 0;
-  int64_t trained = 0, step = 0;
-  std::pair<double, double> last{0, 0};
-  model->train();
-  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
-    std::vector<int64_t> order(ds.train.rows);
-    std::iota(order.begin(), order.end(), 0);
-    std::mt19937_64 rng(o.seed * 1000003ULL + static_cast<uint64_t>(epoch));
-    std::shuffle(order.begin(), order.end(), rng);
-    core::Progress progress("pretrain epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs), rows_per_epoch,
-                            o.progress);
-    auto t0 = Clock::now();
-    double loss_sum = 0;
-    int64_t loss_n = 0;
-    for (int64_t s = 0; s < rows_per_epoch; s += o.batch_size) {
-      int64_t n = std::min(o.batch_size, rows_per_epoch - s);
-      auto [ids, mask] = plm::to_tensors(tok->pad(rows_of(ds, ds.train, pieces, *tok, order.data() + s, n)), torch::kCPU);
-      auto m = plm::mask_tokens(ids, plm::special_tokens_mask(ids, *tok, mask), tok->mask_id(), tok->vocab_size(), gen);
-      opt.set_lr(0, o.lr * sched.factor(step));
-      opt.zero_grad();
-      torch::Tensor loss;
-      {
-        core::AutocastGuard ac(precision, dev);
-        plm::EncoderInput in;
-        in.input_ids = m.input_ids.to(dev);
-        in.attention_mask = mask.to(dev);
-        in.output_hidden_states = false;
-        loss = plm::mlm_loss(model, model->encode(in).last_hidden_state, m.labels.to(dev));
-      }
-      loss.backward();
-      opt.step(1.0);
-      ++step;
-      if ((step & 15) == 0 || s + n >= rows_per_epoch) {
-        loss_sum += loss.item<double>() * n;
-        loss_n += n;
-        progress.update(s + n, loss_sum / loss_n);
-      }
-    }
-    progress.finish();
-    double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-    train_seconds += secs;
-    trained += rows_per_epoch;
-    last = validate();
-    spdlog::info("pretrain epoch {}: valid MLM loss {:.4f} nats (unigram baseline {:.4f}) | {:.0f} samples/s", epoch,
-                 last.first, last.second, rows_per_epoch / secs);
-    log += nlohmann::json{{"epoch", epoch}, {"valid_mlm_loss", last.first}, {"unigram_baseline", last.second},
-                          {"samples_per_sec", rows_per_epoch / secs}, {"seconds", secs}}.dump() + "\n";
-    core::atomic_write_string(out_dir + "/metrics.jsonl", log);
-  }
-  model->eval();
+  auto r = train_mlm(ds, text, *model, opt, o.loop, loss_fn, out_dir);
   plm::save_pretrained(model, out_dir);
   tok->save(out_dir);
-  nlohmann::json r{{"dataset", ds.spec.name},
+  const auto& l = o.loop;
+  nlohmann::json j{{"dataset", ds.spec.name},
                    {"mode", "mlm_pretrain"},
-                   {"seed", o.seed},
+                   {"seed", l.seed},
                    {"config", {{"vocab_size", tok->vocab_size()}, {"hidden_size", o.hidden_size}, {"layers", o.layers},
-                               {"heads", o.heads}, {"intermediate_size", o.intermediate_size}, {"batch_size", o.batch_size},
-                               {"epochs", o.epochs}, {"max_train_rows", o.max_train_rows}, {"lr", o.lr},
-                               {"precision", o.precision}}},
+                               {"heads", o.heads}, {"intermediate_size", o.intermediate_size}, {"batch_size", l.batch_size},
+                               {"epochs", l.epochs}, {"max_train_rows", l.max_train_rows}, {"lr", o.lr},
+                               {"precision", l.precision}}},
                    {"parameters", n_params},
-                   {"valid_mlm_loss", last.first},
-                   {"unigram_baseline", last.second},
-                   {"train_samples_per_sec", train_seconds > 0 ? trained / train_seconds : 0.0},
+                   {"valid_mlm_loss", r.valid_mlm_loss},
+                   {"unigram_baseline", r.unigram_baseline},
+                   {"train_samples_per_sec", r.train_samples_per_sec},
                    {"threads", at::get_num_threads()},
                    {"wall_seconds", std::chrono::duration<double>(Clock::now() - t_start).count()}};
-  core::atomic_write_string(out_dir + "/result.json", r.dump(2) + "\n");
-  return r;
+  core::atomic_write_string(out_dir + "/result.json", j.dump(2) + "\n");
+  return j;
 }
 
 }  // namespace clickprompt::train

@@ -34,64 +34,31 @@ std::string model_name(const YAML::Node& model) {
 
 }  // namespace
 
-nlohmann::json run_ctr(const YAML::Node& config_in, const RunOptions& opt) {
-  auto t_start = std::chrono::steady_clock::now();
-  YAML::Node config = YAML::Clone(config_in);
-  core::Params root(config, "config");
-  const uint64_t seed = root.get<uint64_t>("seed", 2024);
-  const std::string device = core::check_device(root.get<std::string>("device", "cpu"));
-  if (!config["dataset"] || !config["dataset"].IsMap()) throw Error("config: 'dataset' section (a dataset spec) is missing");
-  data::DatasetSpec spec = data::DatasetSpec::from_yaml(config["dataset"], "config.dataset");
-  root.has("dataset");
-  core::Params model_p = root.child("model");
-  core::Params train_p = root.child("train");
-  const std::string name = model_name(config["model"]);
-  root.check_unused();
-  ctr::check_model_name(name);
-
+data::Dataset load_dataset(const data::DatasetSpec& spec, const RunOptions& opt) {
   spdlog::info("{}", core::runtime_summary());
-  data::PrepareOptions popt{opt.cache_root, opt.rebuild_cache};
-  data::Dataset ds = data::prepare_dataset(spec, popt);
+  data::Dataset ds = data::prepare_dataset(spec, data::PrepareOptions{opt.cache_root, opt.rebuild_cache});
   spdlog::info("data {}: {} train / {} valid / {} test rows, {} fields, {} ids ({}, {:.2f}s)", spec.name,
                ds.train.rows, ds.valid.rows, ds.test.rows, ds.fields.size(), ds.encoder.total_size(),
                ds.loaded_from_cache ? "from cache" : "prepared", ds.seconds);
+  return ds;
+}
 
-  torch::manual_seed(seed);
-  auto model = ctr::create_model(name, ds.feature_info(), model_p);
-  int64_t n_params = 0;
-  for (const auto& p : model->parameters()) n_params += p.numel();
-  spdlog::info("model {}: {} parameters, representation dim {}", name, n_params, model->representation_dim());
+void write_run_files(const std::string& out_dir, const YAML::Node& config, const data::Dataset& ds) {
+  core::make_dirs(out_dir);
+  YAML::Emitter e;
+  e << config;
+  core::atomic_write_string(out_dir + "/config.yaml", std::string(e.c_str()) + "\n");
+  core::atomic_write_string(out_dir + "/encoder.json", encoder_json(ds).dump());
+}
 
-  TrainerOptions topt = TrainerOptions::from(train_p);
-  topt.seed = seed;
-  topt.device = device;
-  topt.progress = opt.progress;
-  CtrTask task(model, train_p);
-  train_p.check_unused();
-
-  core::make_dirs(opt.out_dir);
-  // The config as used (defaults filled in) and the encoder: enough to reload the run.
-  {
-    YAML::Emitter e;
-    e << config;
-    core::atomic_write_string(opt.out_dir + "/config.yaml", std::string(e.c_str()) + "\n");
-    core::atomic_write_string(opt.out_dir + "/encoder.json", encoder_json(ds).dump());
-  }
-
-  Trainer trainer(topt, opt.out_dir);
-  FitResult fit = trainer.fit(task, ds, opt.resume);
-
+nlohmann::json test_results(const data::Dataset& ds, const Trainer& trainer, Task& task, const FitResult& fit) {
   double infer_seconds = 0;
   auto test_probs = trainer.predict(task, ds.test, &infer_seconds);
   auto test_labels = to_float_vector(ds.test.labels);
   nlohmann::json r;
-  r["dataset"] = spec.name;
+  r["dataset"] = ds.spec.name;
   r["split"] = ds.split_used;
-  r["split_seed"] = spec.split.seed;
-  r["model"] = name;
-  r["mode"] = "ctr";
-  r["seed"] = seed;
-  r["config"] = nlohmann::json::parse(core::yaml_to_json_string(config));
+  r["split_seed"] = ds.spec.split.seed;
   r["best_epoch"] = fit.best_epoch;
   r["epochs_run"] = fit.epochs_run;
   r["valid_auc"] = fit.valid_auc;
@@ -107,16 +74,62 @@ nlohmann::json run_ctr(const YAML::Node& config_in, const RunOptions& opt) {
   if (!tail.is_null()) r["long_tail"] = tail;
   r["train_samples_per_sec"] = fit.train_samples_per_sec;
   r["infer_samples_per_sec"] = infer_seconds > 0 ? ds.test.rows / infer_seconds : 0.0;
-  r["eval_batch_size"] = topt.eval_batch_size;
-  r["parameters"] = n_params;
+  r["eval_batch_size"] = trainer.options().eval_batch_size;
   r["threads"] = at::get_num_threads();
-  r["device"] = device;
+  r["device"] = trainer.options().device;
   r["blas"] = core::blas_backend();
   r["data_seconds"] = ds.seconds;
-  r["wall_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-  core::atomic_write_string(opt.out_dir + "/result.json", r.dump(2) + "\n");
+  return r;
+}
+
+void finish_run(nlohmann::json& r, const std::string& out_dir, std::chrono::steady_clock::time_point start) {
+  r["wall_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  core::atomic_write_string(out_dir + "/result.json", r.dump(2) + "\n");
   spdlog::info("test AUC {:.5f} logloss {:.5f} (best epoch {}) -> {}/result.json", r["test_auc"].get<double>(),
-               r["test_logloss"].get<double>(), fit.best_epoch, opt.out_dir);
+               r["test_logloss"].get<double>(), r["best_epoch"].get<int>(), out_dir);
+}
+
+nlohmann::json run_ctr(const YAML::Node& config_in, const RunOptions& opt) {
+  auto t_start = std::chrono::steady_clock::now();
+  YAML::Node config = YAML::Clone(config_in);
+  core::Params root(config, "config");
+  const uint64_t seed = root.get<uint64_t>("seed", 2024);
+  const std::string device = core::check_device(root.get<std::string>("device", "cpu"));
+  if (!config["dataset"] || !config["dataset"].IsMap()) throw Error("config: 'dataset' section (a dataset spec) is missing");
+  data::DatasetSpec spec = data::DatasetSpec::from_yaml(config["dataset"], "config.dataset");
+  root.has("dataset");
+  core::Params model_p = root.child("model");
+  core::Params train_p = root.child("train");
+  const std::string name = model_name(config["model"]);
+  root.check_unused();
+  ctr::check_model_name(name);
+
+  data::Dataset ds = load_dataset(spec, opt);
+  torch::manual_seed(seed);
+  auto model = ctr::create_model(name, ds.feature_info(), model_p);
+  if (opt.init_backbone) opt.init_backbone(*model, ds);
+  int64_t n_params = 0;
+  for (const auto& p : model->parameters()) n_params += p.numel();
+  spdlog::info("model {}: {} parameters, representation dim {}", name, n_params, model->representation_dim());
+
+  TrainerOptions topt = TrainerOptions::from(train_p);
+  topt.seed = seed;
+  topt.device = device;
+  topt.progress = opt.progress;
+  CtrTask task(model, train_p);
+  train_p.check_unused();
+  // The config as used (defaults filled in) and the encoder: enough to reload the run.
+  write_run_files(opt.out_dir, config, ds);
+
+  Trainer trainer(topt, opt.out_dir);
+  FitResult fit = trainer.fit(task, ds, opt.resume);
+  nlohmann::json r = test_results(ds, trainer, task, fit);
+  r["model"] = name;
+  r["mode"] = opt.mode;
+  r["seed"] = seed;
+  r["config"] = nlohmann::json::parse(core::yaml_to_json_string(config));
+  r["parameters"] = n_params;
+  finish_run(r, opt.out_dir, t_start);
   return r;
 }
 

@@ -4,6 +4,8 @@
 // run back for evaluation and prediction.
 #include <yaml-cpp/yaml.h>
 
+#include <chrono>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -19,7 +21,22 @@ struct RunOptions {
   bool resume = false;
   bool progress = true;
   int threads = 0;  // as configured (for result.json)
+  std::string mode = "ctr";  // result.json's mode
+  // Called on the freshly created model before training (ClickPrompt's
+  // fine-tuning without the PLM loads the PA-MLM backbone here).
+  std::function<void(ctr::CtrModel&, const data::Dataset&)> init_backbone;
 };
+
+class Trainer;
+class Task;
+struct FitResult;
+// Steps every mode shares: the data set (prepared or from cache, logged); the
+// run folder's config.yaml + encoder.json; the test-split part of result.json
+// (metrics, Bayes reference, long-tail breakdown, speeds); the final write.
+data::Dataset load_dataset(const data::DatasetSpec& spec, const RunOptions& opt);
+void write_run_files(const std::string& out_dir, const YAML::Node& config, const data::Dataset& ds);
+nlohmann::json test_results(const data::Dataset& ds, const Trainer& trainer, Task& task, const FitResult& fit);
+void finish_run(nlohmann::json& r, const std::string& out_dir, std::chrono::steady_clock::time_point start);
 
 // `config` has sections dataset (a spec mapping), model (mapping with `model: name`),
 // train (mapping), and keys seed, device. Returns result.json's content.

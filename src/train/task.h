@@ -6,12 +6,15 @@
 #include <string>
 #include <vector>
 
+#include "data/dataset.h"
+
 namespace clickprompt::train {
 
 struct Batch {
   torch::Tensor ids;     // int64 [B, F] on the device
   torch::Tensor labels;  // float32 [B] on the device
   torch::Tensor rows;    // int64 [B] row indices into the split (on CPU)
+  const data::Split* split = nullptr;  // the split `rows` index (tasks that need more than ids: text views)
 };
 
 struct ParamGroup {

@@ -166,6 +166,7 @@ std::vector<float> Trainer::predict(Task& task, const data::Split& split, double
     b.ids = split.ids.slice(0, s, e).to(dev, torch::kInt64);
     b.labels = split.labels.slice(0, s, e).to(dev);
     b.rows = torch::arange(s, e, torch::kInt64);
+    b.split = &split;
     auto p = to_float_vector(task.predict(b));
     out.insert(out.end(), p.begin(), p.end());
   }
@@ -223,7 +224,7 @@ FitResult Trainer::fit(Task& task, const data::Dataset& ds, bool resume) {
       int64_t e = std::min(tr.rows, s + opt_.batch_size);
       double f = sched.factor(st.step);
       for (size_t g = 0; g < st.base_lrs.size(); ++g) optimizer->set_lr(g, st.base_lrs[g] * f);
-      Batch b{ids.slice(0, s, e), labels.slice(0, s, e), perm.slice(0, s, e)};
+      Batch b{ids.slice(0, s, e), labels.slice(0, s, e), perm.slice(0, s, e), &tr};
       optimizer->zero_grad();
       auto loss = task.loss(b);
       loss.backward();

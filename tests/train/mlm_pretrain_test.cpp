@@ -25,10 +25,10 @@ TEST(MlmPretrain, LearnsTheTextViewsAndSavesAnHfFolder) {
   o.vocab_size = 600;
   o.hidden_size = 32;
   o.intermediate_size = 64;
-  o.epochs = 2;
+  o.loop.epochs = 2;
   o.lr = 2e-3;
-  o.valid_rows = 500;
-  o.progress = false;
+  o.loop.valid_rows = 500;
+  o.loop.progress = false;
   auto r = train::pretrain_mlm(ds, o, d.file("plm"));
   double loss = r["valid_mlm_loss"], unigram = r["unigram_baseline"];
   EXPECT_LT(loss, 0.8 * unigram) << r.dump();

@@ -1,0 +1,349 @@
+#include "train/clickprompt_run.h"
+
+#include <spdlog/spdlog.h>
+
+#include <set>
+
+#include "clickprompt/clickprompt_model.h"
+#include "core/error.h"
+#include "core/io.h"
+#include "core/params.h"
+#include "core/precision.h"
+#include "core/runtime.h"
+#include "ctr/registry.h"
+#include "plm/checkpoint.h"
+#include "plm/mlm.h"
+#include "plm/tokenizer/tokenizer.h"
+#include "train/mlm_pretrain.h"
+#include "train/optimizer.h"
+#include "train/text_views.h"
+#include "train/trainer.h"
+
+namespace clickprompt::train {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+const char* kCheckpoint = "clickprompt.safetensors";
+
+// What every stage reads from the config.
+struct Setup {
+  uint64_t seed = 2024;
+  std::string device, model_name, plm_path;
+  data::DatasetSpec spec;
+  cp::ClickPromptOptions cp;
+};
+
+Setup read_setup(core::Params& root) {
+  Setup s;
+  s.seed = root.get<uint64_t>("seed", 2024);
+  s.device = core::check_device(root.get<std::string>("device", "cpu"));
+  const YAML::Node& c = root.node();
+  if (!c["dataset"] || !c["dataset"].IsMap()) throw Error("config: 'dataset' section (a dataset spec) is missing");
+  s.spec = data::DatasetSpec::from_yaml(c["dataset"], "config.dataset");
+  root.has("dataset");
+  if (!c["model"] || !c["model"]["model"]) throw Error("config: model.model (the CTR backbone's name) is missing");
+  s.model_name = c["model"]["model"].as<std::string>();
+  ctr::check_model_name(s.model_name);
+  s.plm_path = root.require<std::string>("plm");
+  core::Params p = root.child("clickprompt");
+  s.cp.prompt.num_prompts = p.get<int64_t>("num_prompts", 5);
+  s.cp.prompt.fusion = cp::parse_fusion(p.get<std::string>("fusion", "layerwise"));
+  s.cp.prompt.generator = p.get<std::string>("generator", "shared");
+  s.cp.prompt.hidden = p.get<int64_t>("generator_hidden", 0);
+  s.cp.pooling = plm::parse_pooling(p.get<std::string>("pooling", "avg"));
+  s.cp.alpha = p.get<double>("alpha", 0.5);
+  s.cp.learn_alpha = p.get<bool>("learn_alpha", false);
+  p.check_unused();
+  return s;
+}
+
+// Parameters and buffers by flat name, on the CPU.
+plm::StateDict flat_state(torch::nn::Module& m) {
+  plm::StateDict sd;
+  for (const auto& p : m.named_parameters()) sd[p.key()] = p.value().detach().to(torch::kCPU).contiguous();
+  for (const auto& b : m.named_buffers()) sd[b.key()] = b.value().detach().to(torch::kCPU).contiguous();
+  return sd;
+}
+
+// Copies sd[prefix + name] into m's tensors of that name, except `skip`.
+// Returns the names of m's tensors with no entry in sd.
+std::vector<std::string> copy_state(torch::nn::Module& m, const plm::StateDict& sd, const std::string& prefix,
+                                    const std::set<std::string>& skip, const std::string& source) {
+  torch::NoGradGuard ng;
+  std::vector<std::string> missing;
+  auto copy = [&](const std::string& name, torch::Tensor t) {
+    if (skip.count(name)) return;
+    auto it = sd.find(prefix + name);
+    if (it == sd.end()) return missing.push_back(name);
+    if (it->second.sizes() != t.sizes())
+      throw Error(source + ": tensor " + prefix + name + " has shape " + c10::str(it->second.sizes()) +
+                  ", the model expects " + c10::str(t.sizes()) + " (a different model configuration?)");
+    t.copy_(it->second);
+  };
+  for (const auto& p : m.named_parameters()) copy(p.key(), p.value());
+  for (const auto& b : m.named_buffers()) copy(b.key(), b.value());
+  return missing;
+}
+
+std::string join_some(const std::vector<std::string>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size() && i < 8; ++i) s += (i ? ", " : "") + v[i];
+  return v.size() > 8 ? s + ", ... (" + std::to_string(v.size()) + " in all)" : s;
+}
+
+// The data, CTR model, PLM and tokenizer of a stage.
+struct Parts {
+  data::Dataset ds;
+  ctr::CtrModelPtr ctr;
+  plm::MaskedLm plm{nullptr};
+  std::shared_ptr<plm::Tokenizer> tok;
+};
+
+Parts build_parts(const Setup& s, const core::Params& model_p, const RunOptions& opt) {
+  Parts parts;
+  parts.ds = load_dataset(s.spec, opt);
+  torch::manual_seed(s.seed);
+  parts.ctr = ctr::create_model(s.model_name, parts.ds.feature_info(), model_p);
+  plm::LoadReport report;
+  parts.plm = plm::load_pretrained(s.plm_path, torch::kCPU, /*with_head=*/true, &report);
+  parts.tok = plm::load_tokenizer(s.plm_path);
+  const auto& cfg = parts.plm->config();
+  if (parts.tok->vocab_size() > cfg.vocab_size)
+    throw Error("PLM " + s.plm_path + ": the tokenizer has " + std::to_string(parts.tok->vocab_size()) +
+                " tokens, the model's vocabulary only " + std::to_string(cfg.vocab_size));
+  spdlog::info("PLM {}: {} layers, width {}, vocabulary {} ({})", s.plm_path, cfg.num_hidden_layers, cfg.hidden_size,
+               cfg.vocab_size, report.summary());
+  return parts;
+}
+
+cp::ClickPromptModel make_model(const Setup& s, Parts& parts) {
+  cp::ClickPromptModel m(parts.ctr, parts.plm, s.cp);
+  int64_t n = 0, n_plm = 0;
+  for (const auto& p : m->parameters()) n += p.numel();
+  for (const auto& p : m->plm_parameters()) n_plm += p.numel();
+  spdlog::info("ClickPrompt: backbone {}, K={} prompts, fusion {}, generator {}; {} parameters ({} in the PLM)",
+               s.model_name, s.cp.prompt.num_prompts, cp::fusion_name(s.cp.prompt.fusion), s.cp.prompt.generator, n,
+               n_plm);
+  return m;
+}
+
+// The PA-MLM checkpoint of a folder, checked against this run's data.
+plm::StateDict read_pretrained(const std::string& dir, const data::Dataset& ds) {
+  const std::string ckpt = dir + "/" + kCheckpoint;
+  if (!core::file_exists(ckpt)) throw Error("not a PA-MLM folder: " + ckpt + " is missing (run --mode pa-mlm first)");
+  const std::string enc = dir + "/encoder.json";
+  if (core::file_exists(enc)) {
+    // Same fields and vocabularies, or the ids mean different things.
+    auto j = nlohmann::json::parse(core::read_file(enc));
+    bool same = j.size() == ds.fields.size();
+    for (size_t f = 0; same && f < ds.fields.size(); ++f)
+      same = j[f].at("name") == ds.fields[f].name && j[f].at("vocab").size() == ds.encoder.vocab[f].size();
+    if (!same) throw Error(dir + " was pretrained on a different encoding of the data: use the same dataset spec");
+  }
+  return plm::read_safetensors(ckpt);
+}
+
+// Fine-tuning with the PLM: BCE on the fused logit.
+class ClickPromptTask : public Task {
+ public:
+  ClickPromptTask(cp::ClickPromptModel model, std::shared_ptr<TextViews> text, const core::Params& t)
+      : model_(std::move(model)), text_(std::move(text)) {
+    lr_ = t.get<double>("lr", 1e-3);
+    embedding_lr_ = t.get<double>("embedding_lr", lr_);
+    weight_decay_ = t.get<double>("weight_decay", 0.0);
+    plm_lr_ = t.get<double>("plm_lr", 5e-5);
+    plm_weight_decay_ = t.get<double>("plm_weight_decay", 0.0);
+    precision_ = core::parse_precision(t.get<std::string>("precision", "fp32"));
+    if (plm_lr_ < 0) throw Error(t.context() + ".plm_lr must be >= 0 (0 freezes the PLM)");
+  }
+  torch::nn::Module& module() override { return *model_; }
+  std::vector<ParamGroup> param_groups() override {
+    std::set<const void*> emb;
+    ParamGroup e{"ctr_embedding", model_->ctr().embedding_parameters(), embedding_lr_, 0.0};
+    for (const auto& p : e.params) emb.insert(p.unsafeGetTensorImpl());
+    ParamGroup dense{"dense", {}, lr_, weight_decay_};
+    for (const auto& p : model_->other_parameters())
+      if (!emb.count(p.unsafeGetTensorImpl())) dense.params.push_back(p);
+    std::vector<ParamGroup> groups{e, dense};
+    auto plm = model_->plm_parameters();
+    if (plm_lr_ == 0) {
+      for (auto& p : plm) p.set_requires_grad(false);  // frozen: prompts still get gradients through it
+    } else {
+      groups.push_back(ParamGroup{"plm", plm, plm_lr_, plm_weight_decay_});
+    }
+    return groups;
+  }
+  torch::Tensor loss(const Batch& b) override {
+    return torch::binary_cross_entropy_with_logits(logit(b), b.labels);
+  }
+  torch::Tensor predict(const Batch& b) override { return torch::sigmoid(logit(b)); }
+
+ private:
+  torch::Tensor logit(const Batch& b) {
+    if (!b.split) throw Error("ClickPrompt fine-tuning needs the batch's split (text views)");
+    auto rows = b.rows.contiguous();
+    auto [ids, mask] = text_->batch(*b.split, rows.data_ptr<int64_t>(), rows.numel());
+    auto dev = b.ids.device();
+    core::AutocastGuard ac(precision_, dev);
+    return model_->logit(b.ids, {ids.to(dev), mask.to(dev)}).to(torch::kFloat32);
+  }
+  cp::ClickPromptModel model_;
+  std::shared_ptr<TextViews> text_;
+  double lr_, embedding_lr_, weight_decay_, plm_lr_, plm_weight_decay_;
+  core::Precision precision_;
+};
+
+void check_positions(const Setup& s, const Parts& parts, const TextViews& text) {
+  const auto& cfg = parts.plm->config();
+  int64_t k = s.cp.prompt.fusion == cp::Fusion::None ? 0 : s.cp.prompt.num_prompts;
+  int64_t need = text.max_length() + k + (cfg.is_roberta() ? cfg.pad_token_id + 1 : 0);
+  if (need > cfg.max_position_embeddings)
+    throw Error("PLM " + s.plm_path + " has " + std::to_string(cfg.max_position_embeddings) +
+                " positions; the longest text view (" + std::to_string(text.max_length()) + " tokens) with " +
+                std::to_string(k) + " prompts needs " + std::to_string(need) +
+                " (fewer prompts, or a PLM pretrained with more position headroom)");
+}
+}  // namespace
+
+nlohmann::json run_pa_mlm(const YAML::Node& config_in, const RunOptions& opt) {
+  auto t_start = Clock::now();
+  YAML::Node config = YAML::Clone(config_in);
+  core::Params root(config, "config");
+  Setup s = read_setup(root);
+  if (s.cp.prompt.fusion == cp::Fusion::None) throw Error("PA-MLM needs prompts: clickprompt.fusion is 'none'");
+  core::Params model_p = root.child("model");
+  core::Params pre = root.child("pretrain");
+  MlmLoopOptions lo;
+  lo.name = "PA-MLM";
+  lo.batch_size = pre.get<int64_t>("batch_size", 64);
+  lo.epochs = pre.get<int>("epochs", 1);
+  lo.max_train_rows = pre.get<int64_t>("max_train_rows", 0);
+  lo.valid_rows = pre.get<int64_t>("valid_rows", 2000);
+  lo.warmup_ratio = pre.get<double>("warmup_ratio", 0.06);
+  lo.grad_clip_norm = pre.get<double>("grad_clip_norm", 1.0);
+  lo.precision = pre.get<std::string>("precision", "fp32");
+  const double plm_lr = pre.get<double>("plm_lr", 5e-5), ctr_lr = pre.get<double>("ctr_lr", 1e-3);
+  const double wd = pre.get<double>("weight_decay", 0.01);
+  lo.seed = s.seed;
+  lo.device = s.device;
+  lo.progress = opt.progress;
+  pre.check_unused();
+  root.check_unused({"train"});  // the fine-tuning's section may share the file
+
+  Parts parts = build_parts(s, model_p, opt);
+  auto text = std::make_shared<TextViews>(parts.ds, parts.tok);
+  check_positions(s, parts, *text);
+  auto model = make_model(s, parts);
+  model->to(torch::Device(s.device));
+  write_run_files(opt.out_dir, config, parts.ds);
+
+  std::set<const void*> emb;
+  ParamGroup e{"ctr_embedding", parts.ctr->embedding_parameters(), ctr_lr, 0.0};
+  for (const auto& p : e.params) emb.insert(p.unsafeGetTensorImpl());
+  ParamGroup other{"ctr_generator", {}, ctr_lr, 0.0};
+  for (const auto& p : model->other_parameters())
+    if (!emb.count(p.unsafeGetTensorImpl())) other.params.push_back(p);
+  AdamOptimizer optimizer({e, other, ParamGroup{"plm", model->plm_parameters(), plm_lr, wd}},
+                          AdamConfig{0.9, 0.999, 1e-8, /*decoupled_weight_decay=*/true});
+  auto loss_fn = [&](const torch::Tensor& ids, const torch::Tensor& input_ids, const torch::Tensor& mask,
+                     const torch::Tensor& labels) { return model->mlm_loss(ids, {input_ids, mask}, labels); };
+  auto save = [&](int) { plm::write_safetensors(opt.out_dir + "/" + kCheckpoint, flat_state(*model)); };
+  auto r = train_mlm(parts.ds, *text, *model, optimizer, lo, loss_fn, opt.out_dir, save);
+
+  nlohmann::json j{{"dataset", parts.ds.spec.name},
+                   {"mode", "pa_mlm"},
+                   {"model", s.model_name},
+                   {"seed", s.seed},
+                   {"plm", s.plm_path},
+                   {"config", nlohmann::json::parse(core::yaml_to_json_string(config))},
+                   {"valid_mlm_loss", r.valid_mlm_loss},
+                   {"unigram_baseline", r.unigram_baseline},
+                   {"train_samples_per_sec", r.train_samples_per_sec},
+                   {"steps", r.steps},
+                   {"threads", at::get_num_threads()},
+                   {"device", s.device},
+                   {"wall_seconds", std::chrono::duration<double>(Clock::now() - t_start).count()}};
+  core::atomic_write_string(opt.out_dir + "/result.json", j.dump(2) + "\n");
+  spdlog::info("PA-MLM: valid MLM loss {:.4f} (unigram {:.4f}), {:.0f} samples/s -> {}", r.valid_mlm_loss,
+               r.unigram_baseline, r.train_samples_per_sec, opt.out_dir);
+  return j;
+}
+
+nlohmann::json run_finetune_plm(const YAML::Node& config_in, const RunOptions& opt, const std::string& pretrained) {
+  auto t_start = Clock::now();
+  YAML::Node config = YAML::Clone(config_in);
+  core::Params root(config, "config");
+  Setup s = read_setup(root);
+  core::Params model_p = root.child("model");
+  core::Params train_p = root.child("train");
+  root.check_unused({"pretrain"});
+
+  Parts parts = build_parts(s, model_p, opt);
+  auto text = std::make_shared<TextViews>(parts.ds, parts.tok);
+  check_positions(s, parts, *text);
+  auto model = make_model(s, parts);
+  if (!pretrained.empty()) {
+    auto sd = read_pretrained(pretrained, parts.ds);
+    // The fusion head and alpha are new in fine-tuning; the generator is absent without prompts.
+    auto missing = copy_state(*model, sd, "", {}, pretrained);
+    std::vector<std::string> bad;
+    for (const auto& m : missing)
+      if (m.rfind("plm_head.", 0) != 0 && m != "alpha") bad.push_back(m);
+    if (!bad.empty())
+      throw Error(pretrained + " lacks tensors this model needs: " + join_some(bad) +
+                  " (different clickprompt.fusion, num_prompts or generator than the PA-MLM run?)");
+    spdlog::info("initialised from PA-MLM {}", pretrained);
+  }
+  TrainerOptions topt = TrainerOptions::from(train_p);
+  topt.seed = s.seed;
+  topt.device = s.device;
+  topt.progress = opt.progress;
+  ClickPromptTask task(model, text, train_p);
+  train_p.check_unused();
+  write_run_files(opt.out_dir, config, parts.ds);
+
+  Trainer trainer(topt, opt.out_dir);
+  FitResult fit = trainer.fit(task, parts.ds, opt.resume);
+  nlohmann::json r = test_results(parts.ds, trainer, task, fit);
+  int64_t n = 0;
+  for (const auto& p : model->parameters()) n += p.numel();
+  r["model"] = s.model_name;
+  r["mode"] = opt.mode;
+  r["seed"] = s.seed;
+  r["plm"] = s.plm_path;
+  r["pretrained"] = pretrained;
+  r["alpha"] = model->alpha().item<double>();
+  r["config"] = nlohmann::json::parse(core::yaml_to_json_string(config));
+  r["parameters"] = n;
+  finish_run(r, opt.out_dir, t_start);
+  return r;
+}
+
+nlohmann::json run_finetune_ctr(const YAML::Node& config_in, const RunOptions& opt_in, const std::string& pretrained) {
+  if (pretrained.empty()) throw Error("fine-tuning without the PLM needs --pretrained (a PA-MLM folder)");
+  // A plain CTR run whose backbone starts from the PA-MLM checkpoint: the
+  // ClickPrompt-only sections are dropped so the folder is an ordinary CTR run.
+  YAML::Node config = YAML::Clone(config_in);
+  for (const char* k : {"plm", "clickprompt", "pretrain"}) config.remove(k);
+  if (config["train"]) {
+    for (const char* k : {"plm_lr", "plm_weight_decay"}) config["train"].remove(k);
+  }
+  RunOptions opt = opt_in;
+  opt.init_backbone = [&](ctr::CtrModel& model, const data::Dataset& ds) {
+    auto sd = read_pretrained(pretrained, ds);
+    // A fresh output layer: the parameters representation() does not use keep their new initialisation.
+    auto sample = ds.train.ids.slice(0, 0, std::min<int64_t>(64, ds.train.rows)).to(torch::kInt64);
+    auto out_layer = cp::output_layer_parameters(model, sample);
+    std::set<std::string> skip(out_layer.begin(), out_layer.end());
+    auto missing = copy_state(model, sd, "ctr.", skip, pretrained);
+    if (!missing.empty())
+      throw Error(pretrained + " has no backbone tensors " + join_some(missing) + " (a different CTR model or config?)");
+    spdlog::info("backbone initialised from PA-MLM {} (fresh output layer: {})", pretrained, join_some(out_layer));
+  };
+  auto r = run_ctr(config, opt);
+  r["pretrained"] = pretrained;
+  core::atomic_write_string(opt.out_dir + "/result.json", r.dump(2) + "\n");
+  return r;
+}
+
+}  // namespace clickprompt::train
