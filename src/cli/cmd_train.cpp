@@ -14,6 +14,7 @@
 #include "data/dataset.h"
 #include "metrics/metrics.h"
 #include "train/clickprompt_run.h"
+#include "train/experiment.h"
 #include "train/run.h"
 #include "train/trainer.h"
 
@@ -122,6 +123,31 @@ void add_train_commands(CLI::App& app, Common& common) {
     auto run = train::load_run(a->run, a->device);
     auto n = train::predict_csv(run, a->input, a->out);
     std::cout << "scored " << n << " rows -> " << a->out << "\n";
+  });
+
+  struct ExpArgs {
+    std::string config;
+    std::vector<std::string> sets;
+    train::ExperimentOptions o;
+    bool no_progress = false;
+  };
+  auto e = std::make_shared<ExpArgs>();
+  auto* exp = app.add_subcommand("experiment",
+                                 "Run a grid of backbones x PLMs x ClickPrompt variants x seeds (resumable) and write "
+                                 "the report: tables 2-6 (CSV + Markdown) and plots");
+  exp->add_option("--config", e->config, "Experiment config (YAML; see docs/clickprompt.md)")->required();
+  exp->add_option("--out", e->o.out_dir, "Output folder (runs/, plm/, report/)")->required();
+  exp->add_option("--set", e->sets, "Override a config value, e.g. --set seeds=[1,2]");
+  exp->add_option("--cache-dir", e->o.cache_root, "Data cache root")->capture_default_str();
+  exp->add_flag("--report-only", e->o.report_only, "Only (re)write the report from the finished runs");
+  exp->add_flag("--dry-run", e->o.dry_run, "List the runs still to train");
+  exp->add_flag("--no-progress", e->no_progress, "No progress lines");
+  exp->callback([e, &common] {
+    setup_runtime(common);
+    YAML::Node cfg = core::load_yaml(e->config);
+    for (const auto& s : e->sets) core::apply_override(cfg, s);
+    e->o.progress = !e->no_progress;
+    train::run_experiment(cfg, e->o);
   });
 
   auto* report = app.add_subcommand("report", "Print a Markdown table of finished runs (their result.json)");

@@ -256,6 +256,7 @@ nlohmann::json run_pa_mlm(const YAML::Node& config_in, const RunOptions& opt) {
                    {"seed", s.seed},
                    {"plm", s.plm_path},
                    {"config", nlohmann::json::parse(core::yaml_to_json_string(config))},
+                   {"initial_valid_mlm_loss", r.initial_valid_mlm_loss},
                    {"valid_mlm_loss", r.valid_mlm_loss},
                    {"unigram_baseline", r.unigram_baseline},
                    {"train_samples_per_sec", r.train_samples_per_sec},
@@ -264,8 +265,8 @@ nlohmann::json run_pa_mlm(const YAML::Node& config_in, const RunOptions& opt) {
                    {"device", s.device},
                    {"wall_seconds", std::chrono::duration<double>(Clock::now() - t_start).count()}};
   core::atomic_write_string(opt.out_dir + "/result.json", j.dump(2) + "\n");
-  spdlog::info("PA-MLM: valid MLM loss {:.4f} (unigram {:.4f}), {:.0f} samples/s -> {}", r.valid_mlm_loss,
-               r.unigram_baseline, r.train_samples_per_sec, opt.out_dir);
+  spdlog::info("PA-MLM: valid MLM loss {:.4f} (before {:.4f}, unigram {:.4f}), {:.0f} samples/s -> {}",
+               r.valid_mlm_loss, r.initial_valid_mlm_loss, r.unigram_baseline, r.train_samples_per_sec, opt.out_dir);
   return j;
 }
 

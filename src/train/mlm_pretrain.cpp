@@ -89,6 +89,8 @@ MlmLoopResult train_mlm(const data::Dataset& ds, const TextViews& text, torch::n
   std::string log;
   MlmLoopResult r;
   int64_t trained = 0;
+  r.initial_valid_mlm_loss = validate().first;
+  spdlog::info("{}: valid MLM loss before training {:.4f} nats", o.name, r.initial_valid_mlm_loss);
   model.train();
   for (int epoch = 1; epoch <= o.epochs; ++epoch) {
     std::vector<int64_t> order(ds.train.rows);

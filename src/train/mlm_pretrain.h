@@ -38,6 +38,7 @@ using MlmLossFn = std::function<torch::Tensor(const torch::Tensor& ids, const to
                                               const torch::Tensor& attention_mask, const torch::Tensor& labels)>;
 
 struct MlmLoopResult {
+  double initial_valid_mlm_loss = 0;  // before the first step
   double valid_mlm_loss = 0, unigram_baseline = 0, train_samples_per_sec = 0, train_seconds = 0;
   int64_t steps = 0;
 };

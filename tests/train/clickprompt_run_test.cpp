@@ -1,0 +1,194 @@
+// ClickPrompt end to end on a small synthetic world: in-project PLM, PA-MLM,
+// both fine-tuning modes, the without-PLM folder as a plain CTR run, text views,
+// and the experiment grid with its report.
+#include <gtest/gtest.h>
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/io.h"
+#include "core/params.h"
+#include "ctr/registry.h"
+#include "plm/checkpoint.h"
+#include "data/synthetic.h"
+#include "plm/mlm.h"
+#include "plm/tokenizer/tokenizer.h"
+#include "train/clickprompt_run.h"
+#include "train/experiment.h"
+#include "train/mlm_pretrain.h"
+#include "train/run.h"
+#include "train/text_views.h"
+#include "test_util.h"
+
+using namespace clickprompt;
+using clickprompt::test_util::TempDir;
+
+namespace {
+// One synthetic world + a tiny in-project PLM, made once for the suite.
+struct World {
+  TempDir dir;
+  std::string spec, plm;
+  World() {
+    at::set_num_threads(2);
+    data::SyntheticOptions so;
+    so.samples = 6000;
+    so.users = 150;
+    so.items = 250;
+    data::write_synthetic(so, dir.file("syn.csv"));
+    spec = dir.file("spec.yaml");
+    dir.write("spec.yaml", data::synthetic_spec_yaml("syn-cp", dir.file("syn.csv")));
+    auto ds = data::prepare_dataset(data::DatasetSpec::load(spec), {dir.file("cache"), false});
+    train::MlmPretrainOptions o;
+    o.vocab_size = 500;
+    o.hidden_size = 32;
+    o.intermediate_size = 64;
+    o.lr = 2e-3;
+    o.loop.epochs = 2;
+    o.loop.valid_rows = 300;
+    o.loop.progress = false;
+    plm = dir.file("plm");
+    train::pretrain_mlm(ds, o, plm);
+  }
+  YAML::Node config(const std::string& extra = "") const {
+    YAML::Node c = YAML::Load(
+        "model: {model: dnn, embedding_dim: 8, dnn_hidden_units: [32]}\n"
+        "clickprompt: {num_prompts: 2}\n"
+        "pretrain: {epochs: 2, batch_size: 64, plm_lr: 0.0005, valid_rows: 300}\n"
+        "train: {batch_size: 128, epochs: 2, patience: 1, plm_lr: 0.0001}\n"
+        "seed: 3\n" + extra);
+    c["dataset"] = core::load_yaml(spec);
+    c["plm"] = plm;
+    return c;
+  }
+  train::RunOptions opt(const std::string& out) const {
+    train::RunOptions r;
+    r.out_dir = dir.file(out);
+    r.cache_root = dir.file("cache");
+    r.progress = false;
+    return r;
+  }
+};
+World& world() {
+  static World w;
+  return w;
+}
+}  // namespace
+
+TEST(TextViews, AssembledPiecesEqualTokenizingTheWholeTextAndMaskOnlyRealTokens) {
+  auto& w = world();
+  auto ds = data::prepare_dataset(data::DatasetSpec::load(w.spec), {w.dir.file("cache"), false});
+  auto tok = plm::load_tokenizer(w.plm);
+  train::TextViews tv(ds, tok);
+  std::vector<int64_t> rows{0, 5, 17, 3};
+  auto [ids, mask] = tv.batch(ds.test, rows.data(), 4);
+  for (int i = 0; i < 4; ++i) {
+    auto expect = tok->encode(ds.text_view(ds.test, rows[i]));
+    int64_t len = mask[i].sum().item<int64_t>();
+    ASSERT_EQ(len, static_cast<int64_t>(expect.size()));
+    for (int64_t t = 0; t < len; ++t) EXPECT_EQ(ids[i][t].item<int64_t>(), expect[t]);
+    for (int64_t t = len; t < ids.size(1); ++t) EXPECT_EQ(ids[i][t].item<int64_t>(), tok->pad_id());
+    EXPECT_LE(len, tv.max_length());
+  }
+  // PA-MLM masking on text views: ~15% of the real, non-special tokens; never <s>, </s> or padding.
+  std::vector<int64_t> all(ds.train.rows);
+  for (int64_t i = 0; i < ds.train.rows; ++i) all[i] = i;
+  auto [tids, tmask] = tv.batch(ds.train, all.data(), ds.train.rows);
+  auto protect = plm::special_tokens_mask(tids, *tok, tmask);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(5);
+  auto m = plm::mask_tokens(tids, protect, tok->mask_id(), tok->vocab_size(), gen);
+  auto chosen = m.labels.ne(-100);
+  EXPECT_EQ(chosen.logical_and(protect).sum().item<int64_t>(), 0);
+  double frac = chosen.sum().item<double>() / protect.logical_not().sum().item<double>();
+  EXPECT_NEAR(frac, 0.15, 0.01);
+}
+
+TEST(ClickPromptRun, PaMlmThenBothFineTuningModes) {
+  auto& w = world();
+  auto pre = train::run_pa_mlm(w.config(), w.opt("pamlm"));
+  EXPECT_EQ(pre["mode"], "pa_mlm");
+  // PA-MLM lowers the PLM's MLM loss: the prompts carry what the ID view knows about the text.
+  EXPECT_LT(pre["valid_mlm_loss"].get<double>(), pre["initial_valid_mlm_loss"].get<double>() - 0.05) << pre.dump();
+  EXPECT_LT(pre["valid_mlm_loss"].get<double>(), pre["unigram_baseline"].get<double>()) << pre.dump();
+  EXPECT_TRUE(core::file_exists(w.dir.file("pamlm/clickprompt.safetensors")));
+
+  auto opt = w.opt("with");
+  opt.mode = "clickprompt_with_plm";
+  auto with = train::run_finetune_plm(w.config(), opt, w.dir.file("pamlm"));
+  EXPECT_EQ(with["mode"], "clickprompt_with_plm");
+  EXPECT_GT(with["test_auc"].get<double>(), 0.52) << with.dump();
+  EXPECT_TRUE(with.contains("long_tail"));
+  EXPECT_NEAR(with["alpha"].get<double>(), 0.5, 1e-9);
+
+  opt = w.opt("without");
+  opt.mode = "clickprompt_without_plm";
+  auto without = train::run_finetune_ctr(w.config(), opt, w.dir.file("pamlm"));
+  EXPECT_GT(without["test_auc"].get<double>(), 0.52) << without.dump();
+  // The folder is a plain CTR run: it reloads as the bare backbone and evaluates to the same AUC.
+  auto run = train::load_run(w.dir.file("without"));
+  auto ds = data::prepare_dataset(run.spec, {w.dir.file("cache"), false});
+  auto ev = train::evaluate_run(run, ds, "test");
+  EXPECT_NEAR(ev["auc"].get<double>(), without["test_auc"].get<double>(), 1e-6);
+  auto fresh = [&] {
+    torch::manual_seed(3);
+    YAML::Node n = w.config()["model"];
+    return ctr::create_model("dnn", ds.feature_info(), core::Params(n, "model"));
+  };
+  EXPECT_EQ(run.model->parameters().size(), fresh()->parameters().size());
+
+  // PA-MLM trained the CTR model through the prompts: its embeddings left their initialisation.
+  auto sd = plm::read_safetensors(w.dir.file("pamlm/clickprompt.safetensors"));
+  auto init = fresh();
+  int compared = 0;
+  for (const auto& p : init->named_parameters())
+    if (p.key().find("embedding") != std::string::npos) {
+      ASSERT_TRUE(sd.count("ctr." + p.key())) << p.key();
+      EXPECT_GT((sd.at("ctr." + p.key()) - p.value()).abs().max().item<double>(), 1e-4) << p.key();
+      ++compared;
+    }
+  EXPECT_GT(compared, 0);
+
+  // A PA-MLM folder with other prompts is refused by name.
+  auto bad = w.config("");
+  bad["clickprompt"]["num_prompts"] = 4;
+  EXPECT_NE(test_util::error_of([&] { train::run_finetune_plm(bad, w.opt("bad"), w.dir.file("pamlm")); })
+                .find("shape"),
+            std::string::npos);
+  EXPECT_NE(test_util::error_of([&] { train::run_finetune_ctr(w.config(), w.opt("bad2"), w.dir.file("nowhere")); })
+                .find("PA-MLM"),
+            std::string::npos);
+}
+
+TEST(Experiment, GridRunsResumesAndWritesTheReport) {
+  auto& w = world();
+  YAML::Node c = YAML::Load(
+      "name: tiny\n"
+      "seeds: [1, 2]\n"
+      "backbones: [dnn]\n"
+      "models: {dnn: {embedding_dim: 8, dnn_hidden_units: [32]}}\n"
+      "clickprompt: {num_prompts: 2}\n"
+      "pretrain: {epochs: 1, batch_size: 64, plm_lr: 0.0005, valid_rows: 200}\n"
+      "train: {batch_size: 256, epochs: 1, patience: 1}\n"
+      "variants: [backbone, with_plm, without_plm, no_both]\n");
+  c["dataset"] = w.spec;
+  c["plms"].push_back(YAML::Load("{name: small}"));
+  c["plms"][0]["path"] = w.plm;
+  train::ExperimentOptions o;
+  o.out_dir = w.dir.file("exp");
+  o.cache_root = w.dir.file("cache");
+  o.progress = false;
+  EXPECT_EQ(train::run_experiment(c, o), 2 * (1 + 1 + 2 + 1));  // per seed: backbone, PA-MLM, 2 fine-tunings, no_both
+  EXPECT_EQ(train::run_experiment(c, o), 0);                    // resumable: nothing left
+  for (const char* f : {"results.csv", "table2.md", "table3.csv", "table5.md", "table6.md", "report.md",
+                        "auc_by_variant.png", "auc_by_item_frequency.png"})
+    EXPECT_TRUE(core::file_exists(o.out_dir + "/report/" + f)) << f;
+  auto t2 = core::read_file(o.out_dir + "/report/table2.md");
+  EXPECT_NE(t2.find("ClickPrompt w/ PLM"), std::string::npos) << t2;
+  EXPECT_NE(t2.find("±"), std::string::npos) << t2;
+  EXPECT_NE(t2.find("Bayes-optimal"), std::string::npos) << t2;
+  auto csv = core::read_file(o.out_dir + "/report/results.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 2 * 4) << csv;
+  c["variants"].push_back("with_plmm");
+  EXPECT_NE(test_util::error_of([&] { train::run_experiment(c, o); }).find("with_plm"), std::string::npos);
+}
