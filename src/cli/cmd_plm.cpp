@@ -4,6 +4,10 @@
 #include "cli/commands.h"
 #include "core/runtime.h"
 #include "data/dataset.h"
+#include "core/error.h"
+#include "core/io.h"
+#include "plm/checkpoint.h"
+#include "plm/tokenizer/tokenizer.h"
 #include "train/mlm_pretrain.h"
 
 namespace clickprompt::cli {
@@ -39,6 +43,51 @@ void add_plm_commands(CLI::App& app, Common& common) {
     a->o.loop.device = core::check_device(a->o.loop.device);
     auto ds = data::prepare_dataset(data::DatasetSpec::load(a->data), {a->cache_dir, false});
     std::cout << train::pretrain_mlm(ds, a->o, a->out).dump(2) << "\n";
+  });
+
+  // A randomly initialised encoder for an existing vocabulary (benchmarks; the
+  // official code's speed figures use a random small PLM with RoBERTa's vocabulary).
+  struct InitArgs {
+    std::string tokenizer, out;
+    int64_t hidden = 128, layers = 2, heads = 2, ffn = 512, positions = 514;
+    uint64_t seed = 2024;
+    bool untied = false;
+  };
+  auto ia = std::make_shared<InitArgs>();
+  auto* init = app.add_subcommand("init-plm", "Write a randomly initialised RoBERTa-style encoder (HF folder) for the "
+                                              "vocabulary of a tokenizer folder");
+  init->add_option("--tokenizer", ia->tokenizer, "Folder with vocab.json + merges.txt, tokenizer.json or vocab.txt")->required();
+  init->add_option("--out", ia->out, "Output folder")->required();
+  init->add_option("--hidden", ia->hidden, "Encoder width")->capture_default_str();
+  init->add_option("--layers", ia->layers, "Transformer layers")->capture_default_str();
+  init->add_option("--heads", ia->heads, "Attention heads")->capture_default_str();
+  init->add_option("--ffn", ia->ffn, "Feed-forward width")->capture_default_str();
+  init->add_option("--positions", ia->positions, "max_position_embeddings")->capture_default_str();
+  init->add_option("--seed", ia->seed, "Random seed")->capture_default_str();
+  init->add_flag("--untied", ia->untied, "An LM decoder of its own (not tied to the word embeddings)");
+  init->callback([ia, &common] {
+    setup_runtime(common);
+    auto tok = plm::load_tokenizer(ia->tokenizer);
+    plm::HfConfig cfg = plm::HfConfig::roberta_base();
+    cfg.vocab_size = tok->vocab_size();
+    cfg.hidden_size = ia->hidden;
+    cfg.num_hidden_layers = ia->layers;
+    cfg.num_attention_heads = ia->heads;
+    cfg.intermediate_size = ia->ffn;
+    cfg.max_position_embeddings = ia->positions;
+    cfg.pad_token_id = tok->pad_id();
+    cfg.tie_word_embeddings = !ia->untied;
+    if (cfg.hidden_size % cfg.num_attention_heads) throw Error("init-plm: --hidden must be divisible by --heads");
+    plm::MaskedLm model(cfg);
+    plm::init_weights(model, 0.02, ia->seed);
+    plm::save_pretrained(model, ia->out);
+    for (const char* f : {"vocab.json", "merges.txt", "tokenizer.json", "vocab.txt", "tokenizer_config.json",
+                          "special_tokens_map.json"}) {
+      std::string src = ia->tokenizer + "/" + f;
+      if (core::file_exists(src)) core::atomic_write_string(ia->out + "/" + f, core::read_file(src));
+    }
+    std::cout << "wrote " << ia->out << ": " << cfg.num_hidden_layers << " layers, width " << cfg.hidden_size
+              << ", vocabulary " << cfg.vocab_size << (ia->untied ? ", untied LM head" : "") << "\n";
   });
 }
 

@@ -14,6 +14,7 @@ namespace clickprompt::cli {
 void setup_runtime(const Common& common) {
   core::init_logging(common.verbose);
   core::configure_threads(common.threads);
+  core::keep_freed_memory();
 }
 }  // namespace clickprompt::cli
 

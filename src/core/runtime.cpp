@@ -3,6 +3,8 @@
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>
 
+#include <malloc.h>
+
 #include <chrono>
 #include <fstream>
 #include <thread>
@@ -11,6 +13,18 @@
 #include "core/strings.h"
 
 namespace clickprompt::core {
+
+void keep_freed_memory() {
+#if defined(__GLIBC__)
+  // Every training step frees and re-allocates the same large buffers (dense
+  // gradients of word embeddings and LM decoders, logits): by default glibc maps
+  // blocks over its threshold fresh each time and returns freed heap tops to the
+  // kernel, so every step pays page faults that zero the memory again. Keep it.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  mallopt(M_TOP_PAD, 64 << 20);
+#endif
+}
 
 int configure_threads(int threads) {
   if (threads < 0) throw Error("--threads must be >= 0 (0 = all cores), got " + std::to_string(threads));

@@ -6,6 +6,8 @@
 namespace clickprompt::core {
 
 // Sets LibTorch's intra-op threads; 0 means all cores. Returns the count in use.
+// Tunes glibc malloc for training loops (no page faults on re-allocated step buffers).
+void keep_freed_memory();
 int configure_threads(int threads);
 // One-line description: "BLAS=OpenBLAS (openmp), threads=2, torch 1.13.1".
 std::string runtime_summary();

@@ -142,6 +142,7 @@ TrainerOptions TrainerOptions::from(const core::Params& t) {
   o.warmup_steps = t.get<int64_t>("warmup_steps", o.warmup_steps);
   o.warmup_ratio = t.get<double>("warmup_ratio", o.warmup_ratio);
   o.grad_clip_norm = t.get<double>("grad_clip_norm", o.grad_clip_norm);
+  o.epoch_rows = t.get<int64_t>("epoch_rows", o.epoch_rows);
   if (o.optimizer != "adam" && o.optimizer != "adamw")
     throw Error(t.context() + ".optimizer: '" + o.optimizer + "' (" + core::suggest(o.optimizer, {"adam", "adamw"}) + ")");
   if (o.batch_size <= 0 || o.eval_batch_size <= 0) throw Error(t.context() + ": batch sizes must be positive");
@@ -184,7 +185,9 @@ FitResult Trainer::fit(Task& task, const data::Dataset& ds, bool resume) {
       groups, AdamConfig{opt_.beta1, opt_.beta2, opt_.eps, /*decoupled_weight_decay=*/opt_.optimizer == "adamw"});
 
   const data::Split& tr = ds.train;
-  const int64_t steps_per_epoch = (tr.rows + opt_.batch_size - 1) / opt_.batch_size;
+  // Rows per epoch: all, or a fresh shuffled sample of epoch_rows each epoch.
+  const int64_t rows = opt_.epoch_rows > 0 ? std::min(opt_.epoch_rows, tr.rows) : tr.rows;
+  const int64_t steps_per_epoch = (rows + opt_.batch_size - 1) / opt_.batch_size;
   LrSchedule sched;
   sched.kind = opt_.lr_schedule;
   sched.total_steps = steps_per_epoch * opt_.max_epochs;
@@ -212,16 +215,16 @@ FitResult Trainer::fit(Task& task, const data::Dataset& ds, bool resume) {
     task.module().train();
     auto t_epoch = Clock::now();
     // One shuffled copy per epoch: batches are then contiguous slices (no per-batch gathers).
-    auto perm = permutation(tr.rows, opt_.seed * 1000003ULL + static_cast<uint64_t>(epoch));
+    auto perm = permutation(tr.rows, opt_.seed * 1000003ULL + static_cast<uint64_t>(epoch)).slice(0, 0, rows);
     auto ids = tr.ids.index_select(0, perm).to(dev, torch::kInt64);
     auto labels = tr.labels.index_select(0, perm).to(dev);
-    core::Progress progress("epoch " + std::to_string(epoch) + "/" + std::to_string(opt_.max_epochs), tr.rows,
+    core::Progress progress("epoch " + std::to_string(epoch) + "/" + std::to_string(opt_.max_epochs), rows,
                             opt_.progress);
     double loss_sum = 0;
     int64_t loss_n = 0;
     torch::Tensor loss_acc = torch::zeros({}, torch::TensorOptions().device(dev));
-    for (int64_t s = 0; s < tr.rows; s += opt_.batch_size) {
-      int64_t e = std::min(tr.rows, s + opt_.batch_size);
+    for (int64_t s = 0; s < rows; s += opt_.batch_size) {
+      int64_t e = std::min(rows, s + opt_.batch_size);
       double f = sched.factor(st.step);
       for (size_t g = 0; g < st.base_lrs.size(); ++g) optimizer->set_lr(g, st.base_lrs[g] * f);
       Batch b{ids.slice(0, s, e), labels.slice(0, s, e), perm.slice(0, s, e), &tr};
@@ -232,18 +235,18 @@ FitResult Trainer::fit(Task& task, const data::Dataset& ds, bool resume) {
       loss_acc += loss.detach() * static_cast<double>(e - s);
       loss_n += e - s;
       ++st.step;
-      if ((st.step & 63) == 0 || e == tr.rows) {
+      if ((st.step & 63) == 0 || e == rows) {
         // Reading the loss synchronizes the device: only every 64 steps.
         loss_sum = loss_acc.item<double>();
         progress.update(e, loss_sum / static_cast<double>(loss_n));
       }
     }
     loss_sum = loss_acc.item<double>();
-    progress.update(tr.rows, loss_sum / std::max<int64_t>(1, loss_n));
+    progress.update(rows, loss_sum / std::max<int64_t>(1, loss_n));
     progress.finish();
     double train_seconds = since(t_epoch);
     st.train_seconds += train_seconds;
-    st.trained_samples += tr.rows;
+    st.trained_samples += rows;
 
     auto valid_probs = predict(task, ds.valid);
     auto valid_labels = to_float_vector(ds.valid.labels);
@@ -253,7 +256,7 @@ FitResult Trainer::fit(Task& task, const data::Dataset& ds, bool resume) {
     rec.valid_auc = metrics::auc(valid_probs, valid_labels);
     rec.valid_logloss = metrics::logloss(valid_probs, valid_labels);
     rec.seconds = since(t_epoch);
-    rec.samples_per_sec = tr.rows / train_seconds;
+    rec.samples_per_sec = rows / train_seconds;
     for (size_t g = 0; g < st.base_lrs.size(); ++g) rec.lrs.push_back(st.base_lrs[g] * sched.factor(st.step - 1));
     if (std::isnan(rec.train_loss)) throw Error("training diverged at epoch " + std::to_string(epoch) + " (loss is NaN); lower the learning rate");
     bool improved = st.stop.update(rec.valid_auc, epoch);
