@@ -559,7 +559,9 @@ void write_report(const YAML::Node& config, const std::string& out_dir) {
     std::vector<std::string> buckets;
     for (const auto& r : rs)
       if (r.j.contains("long_tail")) {
-        for (const auto& b : r.j["long_tail"]["item_frequency_buckets"]) buckets.push_back(b["group"]);
+        // Buckets with few test rows give noise, not AUC: plotted from 200 rows on.
+        for (const auto& b : r.j["long_tail"]["item_frequency_buckets"])
+          if (b["samples"].get<int64_t>() >= 200) buckets.push_back(b["group"]);
         break;
       }
     if (!buckets.empty()) {
