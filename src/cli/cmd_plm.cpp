@@ -24,7 +24,10 @@ void add_plm_commands(CLI::App& app, Common& common) {
   c->add_option("--data", a->data, "Dataset spec (YAML)")->required();
   c->add_option("--out", a->out, "Output folder (config.json, model.safetensors, vocab.json, merges.txt)")->required();
   c->add_option("--cache-dir", a->cache_dir, "Data cache root")->capture_default_str();
-  c->add_option("--vocab-size", a->o.vocab_size, "BPE vocabulary size")->capture_default_str();
+  c->add_option("--tokenizer", a->o.tokenizer, "bpe (RoBERTa-style encoder) | wordpiece (BERT-style)")
+      ->check(CLI::IsMember({"bpe", "wordpiece"}))
+      ->capture_default_str();
+  c->add_option("--vocab-size", a->o.vocab_size, "Vocabulary size")->capture_default_str();
   c->add_option("--hidden", a->o.hidden_size, "Encoder width")->capture_default_str();
   c->add_option("--layers", a->o.layers, "Transformer layers")->capture_default_str();
   c->add_option("--heads", a->o.heads, "Attention heads")->capture_default_str();

@@ -104,6 +104,7 @@ MlmPretrainOptions pretrain_options(const YAML::Node& node, const std::string& d
   YAML::Node n = YAML::Clone(node);
   core::Params p(n, "plms[].pretrain");
   MlmPretrainOptions o;
+  o.tokenizer = p.get<std::string>("tokenizer", o.tokenizer);
   o.vocab_size = p.get<int64_t>("vocab_size", o.vocab_size);
   o.hidden_size = p.get<int64_t>("hidden_size", o.hidden_size);
   o.layers = p.get<int64_t>("layers", o.layers);

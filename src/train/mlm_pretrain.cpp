@@ -11,6 +11,7 @@
 #include "core/io.h"
 #include "core/precision.h"
 #include "core/progress.h"
+#include "core/strings.h"
 #include "plm/checkpoint.h"
 #include "plm/encoder.h"
 #include "plm/mlm.h"
@@ -144,29 +145,51 @@ nlohmann::json pretrain_mlm(const data::Dataset& ds, const MlmPretrainOptions& o
   const int F = static_cast<int>(ds.fields.size());
 
   // 1. Vocabulary from the training split, counted per distinct field piece.
-  plm::BpeTrainerOptions topt;
-  topt.vocab_size = o.vocab_size;
-  plm::BpeTrainer trainer(topt);
+  const bool wordpiece = o.tokenizer == "wordpiece";
+  if (!wordpiece && o.tokenizer != "bpe")
+    throw Error("pretrain: tokenizer '" + o.tokenizer + "' (expected bpe or wordpiece)" +
+                core::suggest(o.tokenizer, {"bpe", "wordpiece"}));
+  plm::BpeTrainerOptions bopt;
+  bopt.vocab_size = o.vocab_size;
+  plm::BpeTrainer bpe(bopt);
+  plm::WordPieceTrainerOptions wopt;
+  wopt.vocab_size = o.vocab_size;
+  plm::WordPieceTrainer wp(wopt);
   for (int f = 0; f < F; ++f) {
     auto counts = torch::bincount(ds.train.codes.select(1, f).to(torch::kInt64), {},
                                   static_cast<int64_t>(ds.fields[f].values.size()));
     const int64_t* c = counts.data_ptr<int64_t>();
-    for (size_t v = 0; v < ds.fields[f].values.size(); ++v)
-      if (c[v] > 0) trainer.add_text(TextViews::piece_text(ds, f, static_cast<uint32_t>(v)), c[v]);
+    for (size_t v = 0; v < ds.fields[f].values.size(); ++v) {
+      if (c[v] == 0) continue;
+      auto text = TextViews::piece_text(ds, f, static_cast<uint32_t>(v));
+      if (wordpiece) wp.add_text(text, c[v]);
+      else bpe.add_text(text, c[v]);
+    }
   }
-  auto tok = trainer.train();
+  std::shared_ptr<plm::Tokenizer> tok;
+  std::function<void(const std::string&)> save_tokenizer;
+  if (wordpiece) {
+    auto t = wp.train();
+    save_tokenizer = [t](const std::string& dir) { t->save(dir); };
+    tok = t;
+  } else {
+    auto t = bpe.train();
+    save_tokenizer = [t](const std::string& dir) { t->save(dir); };
+    tok = t;
+  }
   TextViews text(ds, tok);
-  spdlog::info("tokenizer: byte-level BPE, {} tokens; longest text view {} tokens", tok->vocab_size(), text.max_length());
+  spdlog::info("tokenizer: {}, {} tokens; longest text view {} tokens", wordpiece ? "WordPiece" : "byte-level BPE",
+               tok->vocab_size(), text.max_length());
 
-  // 2. A small RoBERTa-style encoder.
-  plm::HfConfig cfg = plm::HfConfig::roberta_base();
+  // 2. A small RoBERTa-style encoder (BERT-style with a WordPiece vocabulary).
+  plm::HfConfig cfg = wordpiece ? plm::HfConfig::bert_base_uncased() : plm::HfConfig::roberta_base();
   cfg.vocab_size = tok->vocab_size();
   cfg.hidden_size = o.hidden_size;
   cfg.num_hidden_layers = o.layers;
   cfg.num_attention_heads = o.heads;
   cfg.intermediate_size = o.intermediate_size;
   // RoBERTa positions start after padding_idx; prompts shift them further (HF's past_key_values rule).
-  cfg.max_position_embeddings = text.max_length() + tok->pad_id() + 1 + o.position_headroom;
+  cfg.max_position_embeddings = text.max_length() + (wordpiece ? 0 : tok->pad_id() + 1) + o.position_headroom;
   cfg.hidden_dropout_prob = cfg.attention_probs_dropout_prob = o.dropout;
   cfg.pad_token_id = tok->pad_id();
   plm::MaskedLm model(cfg);
@@ -189,12 +212,12 @@ nlohmann::json pretrain_mlm(const data::Dataset& ds, const MlmPretrainOptions& o
   };
   auto r = train_mlm(ds, text, *model, opt, o.loop, loss_fn, out_dir);
   plm::save_pretrained(model, out_dir);
-  tok->save(out_dir);
+  save_tokenizer(out_dir);
   const auto& l = o.loop;
   nlohmann::json j{{"dataset", ds.spec.name},
                    {"mode", "mlm_pretrain"},
                    {"seed", l.seed},
-                   {"config", {{"vocab_size", tok->vocab_size()}, {"hidden_size", o.hidden_size}, {"layers", o.layers},
+                   {"config", {{"tokenizer", o.tokenizer}, {"vocab_size", tok->vocab_size()}, {"hidden_size", o.hidden_size}, {"layers", o.layers},
                                {"heads", o.heads}, {"intermediate_size", o.intermediate_size}, {"batch_size", l.batch_size},
                                {"epochs", l.epochs}, {"max_train_rows", l.max_train_rows}, {"lr", o.lr},
                                {"precision", l.precision}}},

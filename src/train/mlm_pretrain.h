@@ -52,6 +52,7 @@ MlmLoopResult train_mlm(const data::Dataset& ds, const TextViews& text, torch::n
                         const std::function<void(int epoch)>& on_epoch = {});
 
 struct MlmPretrainOptions {
+  std::string tokenizer = "bpe";  // bpe (RoBERTa-style model) | wordpiece (BERT-style model)
   int64_t vocab_size = 4000;  // small: keeps the MLM output layer cheap
   int64_t hidden_size = 128, layers = 2, heads = 2, intermediate_size = 512;
   int64_t position_headroom = 64;  // positions beyond the longest text view (prompts shift RoBERTa positions)

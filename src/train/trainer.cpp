@@ -39,6 +39,7 @@ struct State {
   std::vector<double> base_lrs;
   EarlyStopping stop;
   double best_logloss = 0;
+  double best_auc = 0;  // validation AUC of the best epoch (stop.best is the monitored score)
   double train_seconds = 0;
   int64_t trained_samples = 0;
   bool finished = false;  // stopped early (a resumed run with more epochs continues otherwise)
@@ -61,6 +62,7 @@ nlohmann::json to_json(const State& s) {
           {"best_epoch", s.stop.best_epoch},
           {"bad_epochs", s.stop.bad_epochs},
           {"best_logloss", s.best_logloss},
+          {"best_valid_auc", s.best_auc},
           {"train_seconds", s.train_seconds},
           {"trained_samples", s.trained_samples},
           {"finished", s.finished},
@@ -77,6 +79,7 @@ State state_from_json(const nlohmann::json& j, int patience) {
   s.stop.best_epoch = j.at("best_epoch");
   s.stop.bad_epochs = j.at("bad_epochs");
   s.best_logloss = j.at("best_logloss");
+  s.best_auc = j.value("best_valid_auc", s.stop.best);
   s.train_seconds = j.at("train_seconds");
   s.trained_samples = j.at("trained_samples");
   s.finished = j.at("finished");
@@ -143,6 +146,10 @@ TrainerOptions TrainerOptions::from(const core::Params& t) {
   o.warmup_ratio = t.get<double>("warmup_ratio", o.warmup_ratio);
   o.grad_clip_norm = t.get<double>("grad_clip_norm", o.grad_clip_norm);
   o.epoch_rows = t.get<int64_t>("epoch_rows", o.epoch_rows);
+  o.monitor = t.get<std::string>("monitor", o.monitor);
+  if (o.monitor != "auc" && o.monitor != "auc-logloss")
+    throw Error(t.context() + ".monitor: '" + o.monitor + "' (expected auc or auc-logloss)" +
+                core::suggest(o.monitor, {"auc", "auc-logloss"}));
   if (o.optimizer != "adam" && o.optimizer != "adamw")
     throw Error(t.context() + ".optimizer: '" + o.optimizer + "' (" + core::suggest(o.optimizer, {"adam", "adamw"}) + ")");
   if (o.batch_size <= 0 || o.eval_batch_size <= 0) throw Error(t.context() + ": batch sizes must be positive");
@@ -200,7 +207,7 @@ FitResult Trainer::fit(Task& task, const data::Dataset& ds, bool resume) {
   if (resume && core::file_exists(last_path)) {
     st = load_last(last_path, task.module(), *optimizer, opt_.patience);
     spdlog::info("resuming from {} after epoch {} (best valid AUC {:.5f} at epoch {})", last_path, st.epoch,
-                 st.stop.best, st.stop.best_epoch);
+                 st.best_auc, st.stop.best_epoch);
   }
 
   // JSON lines of every epoch, rewritten whole so a resumed run keeps one consistent log.
@@ -259,9 +266,11 @@ FitResult Trainer::fit(Task& task, const data::Dataset& ds, bool resume) {
     rec.samples_per_sec = rows / train_seconds;
     for (size_t g = 0; g < st.base_lrs.size(); ++g) rec.lrs.push_back(st.base_lrs[g] * sched.factor(st.step - 1));
     if (std::isnan(rec.train_loss)) throw Error("training diverged at epoch " + std::to_string(epoch) + " (loss is NaN); lower the learning rate");
-    bool improved = st.stop.update(rec.valid_auc, epoch);
+    // The monitored score: AUC, or FuxiCTR's {AUC: 1, logloss: -1}.
+    bool improved = st.stop.update(opt_.monitor == "auc" ? rec.valid_auc : rec.valid_auc - rec.valid_logloss, epoch);
     if (improved) {
       st.best_logloss = rec.valid_logloss;
+      st.best_auc = rec.valid_auc;
       save_module(task.module(), best_path);
     } else if (opt_.plateau_factor > 0) {
       for (auto& lr : st.base_lrs) lr *= opt_.plateau_factor;
@@ -285,7 +294,7 @@ FitResult Trainer::fit(Task& task, const data::Dataset& ds, bool resume) {
   FitResult r;
   r.best_epoch = st.stop.best_epoch;
   r.epochs_run = st.epoch;
-  r.valid_auc = st.stop.best;
+  r.valid_auc = st.best_auc;
   r.valid_logloss = st.best_logloss;
   r.train_samples_per_sec = st.train_seconds > 0 ? st.trained_samples / st.train_seconds : 0;
   r.stopped_early = st.stop.should_stop();

@@ -25,6 +25,7 @@ struct TrainerOptions {
   int64_t warmup_steps = 0;
   double warmup_ratio = 0.0;  // of all steps, when warmup_steps is 0
   double grad_clip_norm = 10.0;  // 0 = off
+  std::string monitor = "auc";   // early stopping / best epoch on: auc | auc-logloss (FuxiCTR's default)
   int64_t epoch_rows = 0;        // 0 = the whole training split per epoch; else a shuffled sample of this many
   uint64_t seed = 2024;
   std::string device = "cpu";

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/error.h"
 #include "core/params.h"
 #include "data/synthetic.h"
 #include "plm/checkpoint.h"
@@ -41,4 +42,35 @@ TEST(MlmPretrain, LearnsTheTextViewsAndSavesAnHfFolder) {
   auto ids = tok->encode(ds.text_view(ds.test, 0));
   EXPECT_GT(ids.size(), 10u);
   EXPECT_LE(static_cast<int64_t>(ids.size()), lm->config().max_position_embeddings - 2);
+}
+
+TEST(MlmPretrain, WordPieceVocabularyAndBertStyleEncoder) {
+  at::set_num_threads(2);
+  TempDir d;
+  data::SyntheticOptions so;
+  so.samples = 4000;
+  so.users = 100;
+  so.items = 150;
+  data::write_synthetic(so, d.file("syn.csv"));
+  d.write("spec.yaml", data::synthetic_spec_yaml("syn-wp", d.file("syn.csv")));
+  auto ds = data::prepare_dataset(data::DatasetSpec::load(d.file("spec.yaml")), {"", false});
+  train::MlmPretrainOptions o;
+  o.tokenizer = "wordpiece";
+  o.vocab_size = 500;
+  o.hidden_size = 32;
+  o.intermediate_size = 64;
+  o.loop.epochs = 2;
+  o.lr = 2e-3;
+  o.loop.valid_rows = 300;
+  o.loop.progress = false;
+  auto r = train::pretrain_mlm(ds, o, d.file("plm"));
+  EXPECT_LT(r["valid_mlm_loss"].get<double>(), r["unigram_baseline"].get<double>()) << r.dump();
+  auto tok = plm::load_tokenizer(d.file("plm"));
+  EXPECT_EQ(tok->kind(), "wordpiece");
+  auto lm = plm::load_pretrained(d.file("plm"));
+  EXPECT_FALSE(lm->config().is_roberta());
+  auto ids = tok->encode(ds.text_view(ds.test, 0));
+  for (auto id : ids) EXPECT_NE(id, tok->unk_id());
+  o.tokenizer = "sentencepiece";
+  EXPECT_THROW(train::pretrain_mlm(ds, o, d.file("plm2")), Error);
 }

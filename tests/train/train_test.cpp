@@ -10,6 +10,8 @@
 #include "metrics/metrics.h"
 #include "train/run.h"
 #include "train/schedule.h"
+#include "train/trainer.h"
+#include "core/params.h"
 #include "test_util.h"
 
 using namespace clickprompt;
@@ -159,4 +161,15 @@ TEST(Checkpoint, CorruptFileIsAClearError) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("cannot load checkpoint"), std::string::npos) << e.what();
   }
+}
+
+TEST(TrainerOptions, MonitorAndEpochRowsAreRead) {
+  YAML::Node n = YAML::Load("{monitor: auc-logloss, epoch_rows: 1000}");
+  core::Params p(n, "train");
+  auto o = train::TrainerOptions::from(p);
+  EXPECT_EQ(o.monitor, "auc-logloss");
+  EXPECT_EQ(o.epoch_rows, 1000);
+  YAML::Node bad = YAML::Load("{monitor: logloss}");
+  EXPECT_NE(test_util::error_of([&] { train::TrainerOptions::from(core::Params(bad, "train")); }).find("auc-logloss"),
+            std::string::npos);
 }
