@@ -192,3 +192,47 @@ TEST(Experiment, GridRunsResumesAndWritesTheReport) {
   c["variants"].push_back("with_plmm");
   EXPECT_NE(test_util::error_of([&] { train::run_experiment(c, o); }).find("with_plm"), std::string::npos);
 }
+
+// The paper's RoBERTa-base recipe as shipped (configs/experiments/clickprompt_roberta_base.yaml),
+// run on a few hundred rows with the tiny random-weight RoBERTa of the fixtures
+// (RoBERTa-base's 50,265-token vocabulary): only epochs, seeds, device, data and
+// the PLM path are overridden.
+TEST(Experiment, RobertaBaseRecipeSmokeTest) {
+  const std::string tiny = test_util::shared_dir() + "/fixtures/plm/roberta_tiny";
+  const std::string vocab = test_util::shared_dir() + "/fixtures/plm-vocab/roberta-base";
+  if (!core::file_exists(tiny + "/model.safetensors") || !core::file_exists(vocab + "/vocab.json"))
+    GTEST_SKIP() << "fixtures not found under " << test_util::shared_dir() << "/fixtures";
+  TempDir d;
+  core::make_dirs(d.file("plm"));
+  for (const char* f : {"config.json", "model.safetensors"})
+    d.write(std::string("plm/") + f, core::read_file(tiny + "/" + f));
+  for (const char* f : {"vocab.json", "merges.txt"}) d.write(std::string("plm/") + f, core::read_file(vocab + "/" + f));
+  data::SyntheticOptions so;
+  so.samples = 600;
+  so.users = 40;
+  so.items = 60;
+  data::write_synthetic(so, d.file("syn.csv"));
+  d.write("spec.yaml", data::synthetic_spec_yaml("syn-rb", d.file("syn.csv")));
+
+  YAML::Node c = core::load_yaml(std::string(CP_SOURCE_DIR) + "/configs/experiments/clickprompt_roberta_base.yaml");
+  c["device"] = "cpu";
+  c["model_configs"] = std::string(CP_SOURCE_DIR) + "/configs/models";
+  c["seeds"] = YAML::Load("[1]");
+  c["dataset"] = d.file("spec.yaml");
+  c["plms"][0]["path"] = d.file("plm");
+  c["pretrain"]["epochs"] = 1;
+  c["train"]["epochs"] = 1;
+  c["train_plm"]["epochs"] = 1;
+  train::ExperimentOptions o;
+  o.out_dir = d.file("exp");
+  o.cache_root = d.file("cache");
+  o.progress = false;
+  // backbone, PA-MLM, with_plm, without_plm, no_pamlm, no_prompt, no_both
+  EXPECT_EQ(train::run_experiment(c, o), 7);
+  auto csv = core::read_file(o.out_dir + "/report/results.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 6) << csv;
+  auto pre = nlohmann::json::parse(
+      core::read_file(o.out_dir + "/runs/roberta-base/dcnv2/s1/pamlm-layerwise/result.json"));
+  EXPECT_EQ(pre["config"]["clickprompt"]["num_prompts"], 5);
+  EXPECT_DOUBLE_EQ(pre["config"]["pretrain"]["plm_lr"].get<double>(), 5e-5);
+}
