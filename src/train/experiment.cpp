@@ -485,16 +485,14 @@ void write_report(const YAML::Node& config, const std::string& out_dir) {
     }
     tables.push_back(t);
   }
-  for (const auto& [n, title, variants] :
-       std::vector<std::tuple<int, std::string, std::vector<std::string>>>{
-           {4, "Table 4: prompt strategy (layer-wise prefix vs input layer)",
+  for (const auto& [title, variants] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"Table 4: prompt strategy (layer-wise prefix vs input layer)",
             {"backbone", "with_plm", "without_plm", "input_with_plm", "input_without_plm"}},
-           {5, "Table 5: fusion ablation (fine-tuning with the PLM)",
+           {"Table 5: fusion ablation (fine-tuning with the PLM)",
             {"backbone", "with_plm", "no_prompt", "no_pamlm", "no_both"}}}) {
     Table t{title, stat_note, kHeader, {}};
     for (const auto& bb : g.backbones)
       for (const auto& p : g.plms) variant_rows(R, t, p.name, bb, variants, g.plms.size() > 1 ? p.name + ": " : "");
-    (void)n;
     tables.push_back(t);
   }
   {  // Table 6: long tail.
