@@ -558,9 +558,11 @@ void write_report(const YAML::Node& config, const std::string& out_dir) {
     std::vector<std::string> buckets;
     for (const auto& r : rs)
       if (r.j.contains("long_tail")) {
-        // Buckets with few test rows give noise, not AUC: plotted from 200 rows on.
+        // Buckets with few test rows give noise, not AUC: plotted from 200 rows (5% of a small test split) on.
+        int64_t total = 0;
+        for (const auto& b : r.j["long_tail"]["item_frequency_buckets"]) total += b["samples"].get<int64_t>();
         for (const auto& b : r.j["long_tail"]["item_frequency_buckets"])
-          if (b["samples"].get<int64_t>() >= 200) buckets.push_back(b["group"]);
+          if (b["samples"].get<int64_t>() >= std::min<int64_t>(200, total / 20)) buckets.push_back(b["group"]);
         break;
       }
     if (!buckets.empty()) {
