@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "data/synthetic.h"
 
 namespace clickprompt::test_util {
 
@@ -37,6 +38,17 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// A small synthetic world in `d`: writes <name>.csv and <name>.yaml (its dataset spec); returns the spec's path.
+inline std::string synthetic_spec(const TempDir& d, const std::string& name, int64_t samples, int users, int items) {
+  data::SyntheticOptions so;
+  so.samples = samples;
+  so.users = users;
+  so.items = items;
+  data::write_synthetic(so, d.file(name + ".csv"));
+  d.write(name + ".yaml", data::synthetic_spec_yaml(name, d.file(name + ".csv")));
+  return d.file(name + ".yaml");
+}
 
 // The message of the clickprompt::Error that f() throws; "" when it throws none.
 template <typename F>

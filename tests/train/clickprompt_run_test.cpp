@@ -32,13 +32,7 @@ struct World {
   std::string spec, plm;
   World() {
     at::set_num_threads(2);
-    data::SyntheticOptions so;
-    so.samples = 6000;
-    so.users = 150;
-    so.items = 250;
-    data::write_synthetic(so, dir.file("syn.csv"));
-    spec = dir.file("spec.yaml");
-    dir.write("spec.yaml", data::synthetic_spec_yaml("syn-cp", dir.file("syn.csv")));
+    spec = test_util::synthetic_spec(dir, "syn-cp", 6000, 150, 250);
     auto ds = data::prepare_dataset(data::DatasetSpec::load(spec), {dir.file("cache"), false});
     train::MlmPretrainOptions o;
     o.vocab_size = 500;
@@ -207,18 +201,13 @@ TEST(Experiment, RobertaBaseRecipeSmokeTest) {
   for (const char* f : {"config.json", "model.safetensors"})
     d.write(std::string("plm/") + f, core::read_file(tiny + "/" + f));
   for (const char* f : {"vocab.json", "merges.txt"}) d.write(std::string("plm/") + f, core::read_file(vocab + "/" + f));
-  data::SyntheticOptions so;
-  so.samples = 600;
-  so.users = 40;
-  so.items = 60;
-  data::write_synthetic(so, d.file("syn.csv"));
-  d.write("spec.yaml", data::synthetic_spec_yaml("syn-rb", d.file("syn.csv")));
+  const std::string spec = test_util::synthetic_spec(d, "syn-rb", 600, 40, 60);
 
   YAML::Node c = core::load_yaml(std::string(CP_SOURCE_DIR) + "/configs/experiments/clickprompt_roberta_base.yaml");
   c["device"] = "cpu";
   c["model_configs"] = std::string(CP_SOURCE_DIR) + "/configs/models";
   c["seeds"] = YAML::Load("[1]");
-  c["dataset"] = d.file("spec.yaml");
+  c["dataset"] = spec;
   c["plms"][0]["path"] = d.file("plm");
   c["pretrain"]["epochs"] = 1;
   c["train"]["epochs"] = 1;

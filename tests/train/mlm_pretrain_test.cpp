@@ -15,13 +15,7 @@ using clickprompt::test_util::TempDir;
 TEST(MlmPretrain, LearnsTheTextViewsAndSavesAnHfFolder) {
   at::set_num_threads(2);
   TempDir d;
-  data::SyntheticOptions so;
-  so.samples = 8000;
-  so.users = 200;
-  so.items = 300;
-  data::write_synthetic(so, d.file("syn.csv"));
-  d.write("spec.yaml", data::synthetic_spec_yaml("syn-mlm", d.file("syn.csv")));
-  auto ds = data::prepare_dataset(data::DatasetSpec::load(d.file("spec.yaml")), {"", false});
+  auto ds = data::prepare_dataset(data::DatasetSpec::load(test_util::synthetic_spec(d, "syn-mlm", 8000, 200, 300)), {"", false});
   train::MlmPretrainOptions o;
   o.vocab_size = 600;
   o.hidden_size = 32;
@@ -47,13 +41,7 @@ TEST(MlmPretrain, LearnsTheTextViewsAndSavesAnHfFolder) {
 TEST(MlmPretrain, WordPieceVocabularyAndBertStyleEncoder) {
   at::set_num_threads(2);
   TempDir d;
-  data::SyntheticOptions so;
-  so.samples = 4000;
-  so.users = 100;
-  so.items = 150;
-  data::write_synthetic(so, d.file("syn.csv"));
-  d.write("spec.yaml", data::synthetic_spec_yaml("syn-wp", d.file("syn.csv")));
-  auto ds = data::prepare_dataset(data::DatasetSpec::load(d.file("spec.yaml")), {"", false});
+  auto ds = data::prepare_dataset(data::DatasetSpec::load(test_util::synthetic_spec(d, "syn-wp", 4000, 100, 150)), {"", false});
   train::MlmPretrainOptions o;
   o.tokenizer = "wordpiece";
   o.vocab_size = 500;

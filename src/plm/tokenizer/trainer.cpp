@@ -11,6 +11,24 @@
 
 namespace clickprompt::plm {
 
+namespace {
+// A pair of symbol ids as one hash key.
+uint64_t key(int a, int b) { return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b); }
+
+// `sym` with every (a, b) occurrence, left to right, replaced by `merged`; appended to `out`.
+void merge_pair(const std::vector<int>& sym, int a, int b, int merged, std::vector<int>& out) {
+  for (size_t i = 0; i < sym.size();) {
+    if (i + 1 < sym.size() && sym[i] == a && sym[i + 1] == b) {
+      out.push_back(merged);
+      i += 2;
+    } else {
+      out.push_back(sym[i]);
+      i += 1;
+    }
+  }
+}
+}  // namespace
+
 BpeTrainer::BpeTrainer(BpeTrainerOptions opt) : opt_(std::move(opt)) {
   int64_t fixed = static_cast<int64_t>(opt_.special_tokens.size()) + 256 + 1;
   if (opt_.vocab_size < fixed)
@@ -54,7 +72,6 @@ std::shared_ptr<BpeTokenizer> BpeTrainer::train() const {
     }
     words.push_back(std::move(word));
   }
-  auto key = [](int a, int b) { return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b); };
   std::unordered_map<uint64_t, int64_t> pair_count;
   std::unordered_map<uint64_t, std::unordered_set<int>> where;
   for (int wi = 0; wi < static_cast<int>(words.size()); ++wi) {
@@ -106,15 +123,7 @@ std::shared_ptr<BpeTokenizer> BpeTrainer::train() const {
       }
       std::vector<int> out;
       out.reserve(w.sym.size());
-      for (size_t i = 0; i < w.sym.size();) {
-        if (i + 1 < w.sym.size() && w.sym[i] == a && w.sym[i + 1] == b) {
-          out.push_back(merged);
-          i += 2;
-        } else {
-          out.push_back(w.sym[i]);
-          i += 1;
-        }
-      }
+      merge_pair(w.sym, a, b, merged, out);
       w.sym.swap(out);
       for (size_t i = 0; i + 1 < w.sym.size(); ++i) {
         uint64_t pk = key(w.sym[i], w.sym[i + 1]);
@@ -284,7 +293,6 @@ std::shared_ptr<WordPieceTokenizer> WordPieceTrainer::train() const {
   }
   chars_of.clear();
 
-  auto key = [](int a, int b) { return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b); };
   std::unordered_map<uint64_t, int64_t> pair_count;
   // Words that (may) hold the pair; duplicates and stale entries are weeded out on use.
   std::unordered_map<uint64_t, std::vector<int>> where;
@@ -335,15 +343,7 @@ std::shared_ptr<WordPieceTokenizer> WordPieceTrainer::train() const {
       if (!has) continue;  // stale entry: an earlier merge took the pair apart
       for (size_t i = 0; i + 1 < w.sym.size(); ++i) delta[key(w.sym[i], w.sym[i + 1])] -= w.count;
       out.clear();
-      for (size_t i = 0; i < w.sym.size();) {
-        if (i + 1 < w.sym.size() && w.sym[i] == a && w.sym[i + 1] == b) {
-          out.push_back(merged);
-          i += 2;
-        } else {
-          out.push_back(w.sym[i]);
-          i += 1;
-        }
-      }
+      merge_pair(w.sym, a, b, merged, out);
       w.sym.swap(out);
       for (size_t i = 0; i + 1 < w.sym.size(); ++i) {
         uint64_t pk = key(w.sym[i], w.sym[i + 1]);
