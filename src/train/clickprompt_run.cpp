@@ -295,7 +295,12 @@ nlohmann::json run_finetune_plm(const YAML::Node& config_in, const RunOptions& o
                   " (different clickprompt.fusion, num_prompts or generator than the PA-MLM run?)");
     spdlog::info("initialised from PA-MLM {}", pretrained);
   }
-  TrainerOptions topt = TrainerOptions::from(train_p);
+  // Scoring through the PLM: batches of 4096 texts make ~1 GB of activations per
+  // batch that glibc returns to the kernel and faults back in; 256 scored 2.2x
+  // faster (690 vs 310 samples/s, 2 x 128 PLM, one thread).
+  TrainerOptions plm_defaults;
+  plm_defaults.eval_batch_size = 256;
+  TrainerOptions topt = TrainerOptions::from(train_p, plm_defaults);
   topt.seed = s.seed;
   topt.device = s.device;
   topt.progress = opt.progress;

@@ -130,8 +130,8 @@ State load_last(const std::string& path, torch::nn::Module& m, AdamOptimizer& op
 
 }  // namespace
 
-TrainerOptions TrainerOptions::from(const core::Params& t) {
-  TrainerOptions o;
+TrainerOptions TrainerOptions::from(const core::Params& t, const TrainerOptions& defaults) {
+  TrainerOptions o = defaults;
   o.batch_size = t.get<int64_t>("batch_size", o.batch_size);
   o.eval_batch_size = t.get<int64_t>("eval_batch_size", o.eval_batch_size);
   o.max_epochs = t.get<int>("epochs", o.max_epochs);

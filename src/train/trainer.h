@@ -31,8 +31,10 @@ struct TrainerOptions {
   std::string device = "cpu";
   bool progress = true;
 
-  // Reads the trainer keys of the `train` section (other keys stay for the task).
-  static TrainerOptions from(const core::Params& train);
+  // Reads the trainer keys of the `train` section (other keys stay for the task);
+  // keys the section does not set keep the values of `defaults`.
+  static TrainerOptions from(const core::Params& train, const TrainerOptions& defaults);
+  static TrainerOptions from(const core::Params& train) { return from(train, TrainerOptions{}); }
 };
 
 struct EpochRecord {
