@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Training and scoring speed of the CTR models on real MovieLens-1M (random split,
 # seed 2024, embedding 32, batch 256, Adam 1e-3), next to the machine's GEMM rate.
-#   bash bench/ctr_speed.sh [models...]        (default: fm dnn dcnv2)
+#   bash bench/ctr_speed.sh [models...]        (default: fm dnn deepfm dcnv2, the four with FuxiCTR figures)
 # Env: THREADS (default 2), EPOCHS (default 1), ML1M (default ../shared/data/ml-1m)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +11,7 @@ EPOCHS=${EPOCHS:-1}
 ML1M=${ML1M:-../shared/data/ml-1m}
 OUT=${OUT:-runs/bench}
 models=("$@")
-[ ${#models[@]} -eq 0 ] && models=(fm dnn dcnv2)
+[ ${#models[@]} -eq 0 ] && models=(fm dnn deepfm dcnv2)
 if [ ! -f "$ML1M/ratings.dat" ]; then
   echo "bench: MovieLens-1M not found at $ML1M (set ML1M=...)"; exit 1
 fi
