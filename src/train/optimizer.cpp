@@ -5,30 +5,13 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "train/adam_kernel.h"
 
 namespace clickprompt::train {
 
 namespace {
 
-// The scalars of one step for one group (bias corrections, decay, clipping scale).
-struct Coef {
-  double b1, b2, eps, step_size, bc2_sqrt, scale, l2, decay;
-};
-
-// One Adam update of n contiguous floats (the moments and the value in one pass).
-inline void adam_kernel(float* p, const float* g, float* m, float* v, int64_t n, const Coef& c) {
-  const float b1 = static_cast<float>(c.b1), b2 = static_cast<float>(c.b2), eps = static_cast<float>(c.eps),
-              step = static_cast<float>(c.step_size), inv_bc2 = static_cast<float>(1.0 / c.bc2_sqrt),
-              scale = static_cast<float>(c.scale), l2 = static_cast<float>(c.l2), decay = static_cast<float>(c.decay);
-  for (int64_t i = 0; i < n; ++i) {
-    float gi = g[i] * scale + l2 * p[i];
-    float mi = b1 * m[i] + (1.f - b1) * gi;
-    float vi = b2 * v[i] + (1.f - b2) * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    p[i] = p[i] * decay - step * mi / (std::sqrt(vi) * inv_bc2 + eps);
-  }
-}
+using Coef = AdamCoef;
 
 // The same update with tensor ops (any device, any dtype).
 void adam_tensor_ops(torch::Tensor& p, torch::Tensor& m, torch::Tensor& v, const torch::Tensor& grad, const Coef& c) {

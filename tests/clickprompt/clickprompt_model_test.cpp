@@ -141,7 +141,9 @@ TEST(ClickPromptModel, PromptsChangeThePlmAndCarryGradientsToTheCtrModel) {
         EXPECT_GT(p.value().grad().abs().sum().item<double>(), 0) << p.key();
       }
     for (const auto& p : ctr->named_parameters())
-      if (p.key().rfind("out.", 0) == 0) EXPECT_FALSE(p.value().grad().defined()) << p.key();
+      if (p.key().rfind("out.", 0) == 0) {
+        EXPECT_FALSE(p.value().grad().defined()) << p.key();
+      }
   }
 }
 
