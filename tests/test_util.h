@@ -4,7 +4,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "data/synthetic.h"
@@ -38,6 +40,24 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// n short ML-1M-like text views (user id, gender, age, title, genre), seeded: a corpus for
+// the vocabulary trainers and MLM tests.
+inline std::vector<std::string> movie_texts(int n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  const char* genders[] = {"F", "M"};
+  const char* titles[] = {"Toy Story (1995)", "Léon: The Professional (1994)", "Heat (1995)", "Misérables, Les (1995)",
+                          "Star Wars (1977)", "Fargo (1996)"};
+  const char* genres[] = {"Animation, Comedy", "Crime, Drama", "Action, Sci-Fi", "Drama, Musical", "Thriller"};
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) {
+    int t = static_cast<int>(rng() % 6);
+    out.push_back("User ID is " + std::to_string(rng() % 300) + ". Gender is " + genders[rng() % 2] + ". Age is " +
+                  std::to_string(18 + 7 * (rng() % 5)) + ". Title is " + titles[t] + ". Film genre is " +
+                  genres[t % 5] + ".");
+  }
+  return out;
+}
 
 // A small synthetic world in `d`: writes <name>.csv and <name>.yaml (its dataset spec); returns the spec's path.
 inline std::string synthetic_spec(const TempDir& d, const std::string& name, int64_t samples, int users, int items) {

@@ -14,33 +14,18 @@
 #include "plm/mlm.h"
 #include "plm/tokenizer/tokenizer.h"
 #include "plm/tokenizer/trainer.h"
+#include "test_util.h"
 
 using namespace clickprompt;
 using namespace clickprompt::plm;
 
 namespace {
 
-std::vector<std::string> corpus(int n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  const char* genders[] = {"F", "M"};
-  const char* titles[] = {"Toy Story (1995)", "Léon: The Professional (1994)", "Heat (1995)", "Misérables, Les (1995)",
-                          "Star Wars (1977)", "Fargo (1996)"};
-  const char* genres[] = {"Animation, Comedy", "Crime, Drama", "Action, Sci-Fi", "Drama, Musical", "Thriller"};
-  std::vector<std::string> out;
-  for (int i = 0; i < n; ++i) {
-    int t = static_cast<int>(rng() % 6);
-    out.push_back("User ID is " + std::to_string(rng() % 300) + ". Gender is " + genders[rng() % 2] + ". Age is " +
-                  std::to_string(18 + 7 * (rng() % 5)) + ". Title is " + titles[t] + ". Film genre is " +
-                  genres[t % 5] + ".");
-  }
-  return out;
-}
-
 std::shared_ptr<BpeTokenizer> trained(int64_t vocab_size) {
   BpeTrainerOptions opt;
   opt.vocab_size = vocab_size;
   BpeTrainer trainer(opt);
-  for (const auto& t : corpus(400, 1)) trainer.add_text(t);
+  for (const auto& t : test_util::movie_texts(400, 1)) trainer.add_text(t);
   return trainer.train();
 }
 
@@ -56,7 +41,7 @@ TEST(BpeTrainer, LearnsAUsableVocabulary) {
   // Frequent words become single tokens; text round-trips byte-exactly.
   auto ids = tok->encode(" Gender is", false);
   EXPECT_LE(ids.size(), 2u);
-  for (const auto& t : corpus(20, 9)) EXPECT_EQ(tok->decode(tok->encode(t)), t);
+  for (const auto& t : test_util::movie_texts(20, 9)) EXPECT_EQ(tok->decode(tok->encode(t)), t);
   // Unseen characters still encode (byte fallback), never to <unk>.
   auto odd = tok->encode("東京 😀", false);
   for (auto id : odd) EXPECT_NE(id, tok->unk_id());
@@ -71,7 +56,7 @@ TEST(BpeTrainer, SavesAndLoadsBack) {
   auto dir = std::filesystem::temp_directory_path() / ("cp_bpe_" + std::to_string(::getpid()));
   tok->save(dir.string());
   auto back = load_tokenizer(dir.string());
-  for (const auto& t : corpus(30, 5)) EXPECT_EQ(back->encode(t), tok->encode(t));
+  for (const auto& t : test_util::movie_texts(30, 5)) EXPECT_EQ(back->encode(t), tok->encode(t));
   EXPECT_EQ(back->encode("a <mask> b"), tok->encode("a <mask> b"));
   std::filesystem::remove_all(dir);
 }
@@ -120,7 +105,7 @@ TEST(MlmPretraining, TinyModelBeatsUnigramBaseline) {
   MaskedLm model(cfg);
   init_weights(model, 0.02, 1);
   torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(3e-3).weight_decay(0.01));
-  auto texts = corpus(512, 3);
+  auto texts = test_util::movie_texts(512, 3);
   auto gen = at::make_generator<at::CPUGeneratorImpl>(7);
   auto batch_of = [&](size_t start, size_t n) {
     std::vector<std::string> b(texts.begin() + static_cast<std::ptrdiff_t>(start),

@@ -17,6 +17,7 @@
 #include "plm/tokenizer/tokenizer.h"
 #include "plm/tokenizer/trainer.h"
 #include "plm/tokenizer/wordpiece_tokenizer.h"
+#include "test_util.h"
 
 using namespace clickprompt;
 using namespace clickprompt::plm;
@@ -57,27 +58,11 @@ std::vector<std::string> vocab_of(const Tokenizer& tok) {
   return v;
 }
 
-std::vector<std::string> corpus(int n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  const char* genders[] = {"F", "M"};
-  const char* titles[] = {"Toy Story (1995)", "Léon: The Professional (1994)", "Heat (1995)", "Misérables, Les (1995)",
-                          "Star Wars (1977)", "Fargo (1996)"};
-  const char* genres[] = {"Animation, Comedy", "Crime, Drama", "Action, Sci-Fi", "Drama, Musical", "Thriller"};
-  std::vector<std::string> out;
-  for (int i = 0; i < n; ++i) {
-    int t = static_cast<int>(rng() % 6);
-    out.push_back("User ID is " + std::to_string(rng() % 300) + ". Gender is " + genders[rng() % 2] + ". Age is " +
-                  std::to_string(18 + 7 * (rng() % 5)) + ". Title is " + titles[t] + ". Film genre is " +
-                  genres[t % 5] + ".");
-  }
-  return out;
-}
-
 std::shared_ptr<WordPieceTokenizer> movie_tokenizer(int64_t vocab_size) {
   WordPieceTrainerOptions opt;
   opt.vocab_size = vocab_size;
   WordPieceTrainer trainer(opt);
-  for (const auto& t : corpus(400, 1)) trainer.add_text(t);
+  for (const auto& t : test_util::movie_texts(400, 1)) trainer.add_text(t);
   return trainer.train();
 }
 
@@ -205,7 +190,7 @@ TEST(WordPieceTrainer, LearnsAUsableVocabulary) {
   // Frequent words become single tokens.
   EXPECT_EQ(tok->tokenize("Gender is"), (std::vector<std::string>{"gender", "is"}));
   EXPECT_EQ(tok->tokenize("Professional"), (std::vector<std::string>{"professional"}));
-  for (const auto& t : corpus(50, 9)) {
+  for (const auto& t : test_util::movie_texts(50, 9)) {
     auto ids = tok->encode(t);
     EXPECT_EQ(ids.front(), tok->cls_id());
     EXPECT_EQ(ids.back(), tok->sep_id());
@@ -262,7 +247,7 @@ TEST(WordPieceTrainer, SavesAndLoadsBack) {
   auto back = load_tokenizer(dir.string());
   EXPECT_EQ(back->kind(), "wordpiece");
   EXPECT_EQ(back->vocab_size(), tok->vocab_size());
-  for (const auto& t : corpus(30, 5)) EXPECT_EQ(back->encode(t), tok->encode(t));
+  for (const auto& t : test_util::movie_texts(30, 5)) EXPECT_EQ(back->encode(t), tok->encode(t));
   for (const char* t : {"a [MASK] b", "HUGZ 東京 unseen-ish Wörds!", "[CLS]x[SEP]"})
     EXPECT_EQ(back->encode(t), tok->encode(t)) << t;
   EXPECT_EQ(back->mask_id(), tok->mask_id());

@@ -12,18 +12,26 @@
 using namespace clickprompt;
 using clickprompt::test_util::TempDir;
 
-TEST(MlmPretrain, LearnsTheTextViewsAndSavesAnHfFolder) {
-  at::set_num_threads(2);
-  TempDir d;
-  auto ds = data::prepare_dataset(data::DatasetSpec::load(test_util::synthetic_spec(d, "syn-mlm", 8000, 200, 300)), {"", false});
+namespace {
+// A tiny encoder (width 32) trained for two epochs: enough to beat the unigram baseline.
+train::MlmPretrainOptions tiny_options(int64_t vocab_size, int64_t valid_rows) {
   train::MlmPretrainOptions o;
-  o.vocab_size = 600;
+  o.vocab_size = vocab_size;
   o.hidden_size = 32;
   o.intermediate_size = 64;
   o.loop.epochs = 2;
   o.lr = 2e-3;
-  o.loop.valid_rows = 500;
+  o.loop.valid_rows = valid_rows;
   o.loop.progress = false;
+  return o;
+}
+}  // namespace
+
+TEST(MlmPretrain, LearnsTheTextViewsAndSavesAnHfFolder) {
+  at::set_num_threads(2);
+  TempDir d;
+  auto ds = data::prepare_dataset(data::DatasetSpec::load(test_util::synthetic_spec(d, "syn-mlm", 8000, 200, 300)), {"", false});
+  auto o = tiny_options(600, 500);
   auto r = train::pretrain_mlm(ds, o, d.file("plm"));
   double loss = r["valid_mlm_loss"], unigram = r["unigram_baseline"];
   EXPECT_LT(loss, 0.8 * unigram) << r.dump();
@@ -42,15 +50,8 @@ TEST(MlmPretrain, WordPieceVocabularyAndBertStyleEncoder) {
   at::set_num_threads(2);
   TempDir d;
   auto ds = data::prepare_dataset(data::DatasetSpec::load(test_util::synthetic_spec(d, "syn-wp", 4000, 100, 150)), {"", false});
-  train::MlmPretrainOptions o;
+  auto o = tiny_options(500, 300);
   o.tokenizer = "wordpiece";
-  o.vocab_size = 500;
-  o.hidden_size = 32;
-  o.intermediate_size = 64;
-  o.loop.epochs = 2;
-  o.lr = 2e-3;
-  o.loop.valid_rows = 300;
-  o.loop.progress = false;
   auto r = train::pretrain_mlm(ds, o, d.file("plm"));
   EXPECT_LT(r["valid_mlm_loss"].get<double>(), r["unigram_baseline"].get<double>()) << r.dump();
   auto tok = plm::load_tokenizer(d.file("plm"));
