@@ -71,3 +71,13 @@ AutocastGuard::~AutocastGuard() {
 }
 
 }  // namespace clickprompt::core
+
+namespace clickprompt::core {
+
+at::Tensor to_autocast_dtype(const at::Tensor& x) {
+  bool cuda = x.is_cuda();
+  if ((!cuda && !x.is_cpu()) || x.scalar_type() != at::kFloat || !is_enabled(cuda)) return x;
+  return x.to(get_dtype(cuda));
+}
+
+}  // namespace clickprompt::core

@@ -32,3 +32,17 @@ class AutocastGuard {
 };
 
 }  // namespace clickprompt::core
+
+namespace at {
+class Tensor;
+}
+
+namespace clickprompt::core {
+
+// `x` in the autocast compute dtype when autocast is on for its device (and `x` is
+// float32), else `x` itself. A model calls it on the input of a block whose ops all
+// run in that dtype (linear layers, activations, products), so that autocast does
+// not cast between float32 and bfloat16 around every elementwise op of the block.
+at::Tensor to_autocast_dtype(const at::Tensor& x);
+
+}  // namespace clickprompt::core

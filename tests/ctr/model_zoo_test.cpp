@@ -9,6 +9,9 @@
 #include <map>
 
 #include "core/error.h"
+#include "core/precision.h"
+#include "ctr/layers/cross.h"
+#include "ctr/layers/mlp.h"
 #include "ctr/registry.h"
 
 namespace clickprompt::ctr {
@@ -127,6 +130,49 @@ TEST_P(ModelZoo, EveryParameterGetsAGradient) {
   auto emb = model->embedding_parameters();
   ASSERT_FALSE(emb.empty());
   for (const auto& t : emb) EXPECT_TRUE(t.grad().defined());
+}
+
+// train.precision: bf16. Under autocast every model trains: the logit stays close to
+// the float32 one, each parameter keeps float32 and gets a float32 gradient, and the
+// MLP / cross towers run wholly in bfloat16 (their output is bfloat16).
+TEST_P(ModelZoo, TrainsUnderBf16Autocast) {
+  torch::manual_seed(5);
+  auto info = make_info(5, 6, 4);
+  auto model = create_model(GetParam(), info, small_params(GetParam(), 8));
+  auto ids = random_ids(info, 32);
+  auto labels = torch::randint(2, {32}).to(torch::kFloat);
+  model->eval();  // no dropout: the two passes must see the same network
+  auto y32 = model->forward(ids);
+  torch::Tensor y16;
+  {
+    core::AutocastGuard guard(core::Precision::BFloat16, torch::kCPU);
+    y16 = model->forward(ids).to(torch::kFloat);
+  }
+  ASSERT_TRUE(torch::isfinite(y16).all().item<bool>());
+  EXPECT_LT((y16 - y32).abs().max().item<double>(), 0.05 + 0.05 * y32.abs().max().item<double>());
+  model->train();
+  {
+    core::AutocastGuard guard(core::Precision::BFloat16, torch::kCPU);
+    torch::binary_cross_entropy_with_logits(model->forward(ids).to(torch::kFloat), labels).backward();
+  }
+  for (const auto& kv : model->named_parameters()) {
+    EXPECT_EQ(kv.value().scalar_type(), torch::kFloat) << kv.key();
+    ASSERT_TRUE(kv.value().grad().defined()) << kv.key() << " has no gradient";
+    EXPECT_EQ(kv.value().grad().scalar_type(), torch::kFloat) << kv.key();
+  }
+}
+
+TEST(Layers, MlpAndCrossTowersRunInTheAutocastDtype) {
+  torch::manual_seed(6);
+  Mlp mlp(12, MlpOptions{{8, 4}});
+  CrossNetV2 cross(12, 2, 0);
+  auto x = torch::randn({3, 12});
+  EXPECT_EQ(mlp->forward(x).scalar_type(), torch::kFloat);
+  EXPECT_EQ(cross->forward(x).scalar_type(), torch::kFloat);
+  core::AutocastGuard guard(core::Precision::BFloat16, torch::kCPU);
+  EXPECT_EQ(mlp->forward(x).scalar_type(), torch::kBFloat16);
+  EXPECT_EQ(cross->forward(x).scalar_type(), torch::kBFloat16);
+  EXPECT_EQ(core::to_autocast_dtype(x.to(torch::kLong)).scalar_type(), torch::kLong);
 }
 
 TEST_P(ModelZoo, OverfitsASmallBatch) {

@@ -1,6 +1,7 @@
 #include "ctr/layers/cross.h"
 
 #include "core/error.h"
+#include "core/precision.h"
 
 namespace clickprompt::ctr {
 
@@ -18,7 +19,10 @@ CrossNetV2Impl::CrossNetV2Impl(int64_t d, int64_t num_layers, int64_t low_rank_)
   }
 }
 
-torch::Tensor CrossNetV2Impl::forward(const torch::Tensor& x0) {
+torch::Tensor CrossNetV2Impl::forward(const torch::Tensor& input) {
+  // Under autocast every layer runs in its dtype: without this cast, x0 * h + x would
+  // promote to float32 and each next linear layer cast back (forward and backward).
+  torch::Tensor x0 = core::to_autocast_dtype(input);
   torch::Tensor x = x0;
   for (size_t l = 0; l < layers->size(); ++l) {
     torch::Tensor h = low_rank > 0 ? v_layers[l]->as<torch::nn::Linear>()->forward(x) : x;

@@ -1,6 +1,7 @@
 #include "ctr/layers/mlp.h"
 
 #include "core/error.h"
+#include "core/precision.h"
 #include "core/strings.h"
 
 namespace clickprompt::ctr {
@@ -43,7 +44,8 @@ MlpImpl::MlpImpl(int64_t input_dim, const MlpOptions& opt) {
 
 torch::Tensor MlpImpl::forward(torch::Tensor x) {
   if (net_->size() == 0) return x;
-  return net_->forward(x);
+  // Under autocast the whole tower runs in its dtype (no casts around each activation).
+  return net_->forward(core::to_autocast_dtype(x));
 }
 
 }  // namespace clickprompt::ctr
