@@ -50,14 +50,15 @@ torch::Tensor ClickPromptModelImpl::mlm_loss(const torch::Tensor& ids, const Tex
   return plm::mlm_loss(plm_, encode(q, text, false).last_hidden_state, labels);
 }
 
-torch::Tensor ClickPromptModelImpl::logit(const torch::Tensor& ids, const TextBatch& text) {
+FusedLogits ClickPromptModelImpl::logits(const torch::Tensor& ids, const TextBatch& text) {
   auto q = ctr_->representation(ids);
   const bool all = opt_.pooling == plm::Pooling::FirstLastMean || opt_.pooling == plm::Pooling::TopTwoMean;
   auto out = encode(q, text, all);
   auto y_plm = plm_head_->forward(plm::pool(out, text.attention_mask, opt_.pooling)).squeeze(1);
   auto y_ctr = ctr_->logit(q);
   auto a = alpha();
-  return a * y_ctr.to(y_plm.scalar_type()) + (1 - a) * y_plm;
+  y_ctr = y_ctr.to(y_plm.scalar_type());
+  return {a * y_ctr + (1 - a) * y_plm, y_ctr, y_plm};
 }
 
 namespace {

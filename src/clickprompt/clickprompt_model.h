@@ -21,6 +21,11 @@ struct ClickPromptOptions {
   bool learn_alpha = false;  // learned: a = sigmoid(w), w initialised at logit(alpha)
 };
 
+// The fused logit and its two parts, each [B]: fused = a * ctr + (1 - a) * plm.
+struct FusedLogits {
+  torch::Tensor fused, ctr, plm;
+};
+
 // One tokenized batch of text views, on the model's device.
 struct TextBatch {
   torch::Tensor input_ids;       // [B, L] int64
@@ -36,7 +41,9 @@ class ClickPromptModelImpl : public torch::nn::Module {
   // ids at masked positions, -100 elsewhere) with prompts from the ID view `ids`.
   torch::Tensor mlm_loss(const torch::Tensor& ids, const TextBatch& text, const torch::Tensor& labels);
   // Fused CTR logit [B] (fine-tuning with the PLM).
-  torch::Tensor logit(const torch::Tensor& ids, const TextBatch& text);
+  torch::Tensor logit(const torch::Tensor& ids, const TextBatch& text) { return logits(ids, text).fused; }
+  // The same with the CTR branch (y_ctr = ctr.logit(q)) and the PLM branch (y_plm).
+  FusedLogits logits(const torch::Tensor& ids, const TextBatch& text);
   // The PLM output for `text` with prompts from q (none when fusion is none).
   plm::EncoderOutput encode(const torch::Tensor& q, const TextBatch& text, bool all_hidden_states);
   // Current a.

@@ -11,6 +11,7 @@
 #include "core/precision.h"
 #include "core/runtime.h"
 #include "ctr/registry.h"
+#include "metrics/metrics.h"
 #include "plm/checkpoint.h"
 #include "plm/mlm.h"
 #include "plm/tokenizer/tokenizer.h"
@@ -176,17 +177,38 @@ class ClickPromptTask : public Task {
   torch::Tensor loss(const Batch& b) override {
     return torch::binary_cross_entropy_with_logits(logit(b), b.labels);
   }
-  torch::Tensor predict(const Batch& b) override { return torch::sigmoid(logit(b)); }
+  torch::Tensor predict(const Batch& b) override {
+    auto y = logits(b);
+    if (recording_) {
+      branch_ctr_.push_back(y.ctr.to(torch::kCPU, torch::kFloat32));
+      branch_plm_.push_back(y.plm.to(torch::kCPU, torch::kFloat32));
+    }
+    return torch::sigmoid(y.fused.to(torch::kFloat32));
+  }
+  // While on, predict() keeps each batch's branch logits, in call order, for branch_logits().
+  void record_branches(bool on) {
+    recording_ = on;
+    branch_ctr_.clear();
+    branch_plm_.clear();
+  }
+  // The CTR branch's and the PLM branch's logits over the recorded batches.
+  std::pair<std::vector<float>, std::vector<float>> branch_logits() const {
+    if (branch_ctr_.empty()) return {};
+    return {to_float_vector(torch::cat(branch_ctr_)), to_float_vector(torch::cat(branch_plm_))};
+  }
 
  private:
-  torch::Tensor logit(const Batch& b) {
+  torch::Tensor logit(const Batch& b) { return logits(b).fused.to(torch::kFloat32); }
+  cp::FusedLogits logits(const Batch& b) {
     if (!b.split) throw Error("ClickPrompt fine-tuning needs the batch's split (text views)");
     auto rows = b.rows.contiguous();
     auto [ids, mask] = text_->batch(*b.split, rows.data_ptr<int64_t>(), rows.numel());
     auto dev = b.ids.device();
     core::AutocastGuard ac(precision_, dev);
-    return model_->logit(b.ids, {ids.to(dev), mask.to(dev)}).to(torch::kFloat32);
+    return model_->logits(b.ids, {ids.to(dev), mask.to(dev)});
   }
+  bool recording_ = false;
+  std::vector<torch::Tensor> branch_ctr_, branch_plm_;
   cp::ClickPromptModel model_;
   std::shared_ptr<TextViews> text_;
   double lr_, embedding_lr_, weight_decay_, plm_lr_, plm_weight_decay_;
@@ -310,7 +332,18 @@ nlohmann::json run_finetune_plm(const YAML::Node& config_in, const RunOptions& o
 
   Trainer trainer(topt, opt.out_dir);
   FitResult fit = trainer.fit(task, parts.ds, opt.resume);
+  task.record_branches(true);
   nlohmann::json r = test_results(parts.ds, trainer, task, fit);
+  // How much each branch ranks alone (the diagnostic of docs/clickprompt.md: does the
+  // PLM branch carry signal, is the CTR branch better than the plain backbone?).
+  auto [y_ctr, y_plm] = task.branch_logits();
+  task.record_branches(false);
+  auto labels = to_float_vector(parts.ds.test.labels);
+  if (y_ctr.size() == labels.size()) {
+    double auc_ctr = metrics::auc(y_ctr, labels), auc_plm = metrics::auc(y_plm, labels);
+    r["branch_test_auc"] = {{"ctr", auc_ctr}, {"plm", auc_plm}};
+    spdlog::info("test AUC of each branch alone: CTR {:.5f}, PLM {:.5f}", auc_ctr, auc_plm);
+  }
   int64_t n = 0;
   for (const auto& p : model->parameters()) n += p.numel();
   r["model"] = s.model_name;

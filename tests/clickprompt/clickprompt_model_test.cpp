@@ -162,6 +162,11 @@ TEST(ClickPromptModel, FusedLogitMixesCtrAndPlmLogits) {
     auto y_ctr = ctr->forward(ids);
     auto y_plm = m->logit(ids_batch(4, 9), text) - alpha * ctr->forward(ids_batch(4, 9));  // (1-a) y_plm
     EXPECT_TRUE(torch::allclose(y, alpha * y_ctr + y_plm, 1e-5, 1e-6)) << alpha;
+    // The branches reported apart: the CTR model's own logit and the PLM head's.
+    auto parts = m->logits(ids, text);
+    EXPECT_TRUE(torch::allclose(parts.fused, y));
+    EXPECT_TRUE(torch::allclose(parts.ctr, y_ctr, 1e-5, 1e-6)) << alpha;
+    EXPECT_TRUE(torch::allclose((1 - alpha) * parts.plm, y_plm, 1e-5, 1e-6)) << alpha;
   }
   cp::ClickPromptOptions o;
   o.learn_alpha = true;

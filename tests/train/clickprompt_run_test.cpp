@@ -114,6 +114,11 @@ TEST(ClickPromptRun, PaMlmThenBothFineTuningModes) {
   EXPECT_GT(with["test_auc"].get<double>(), 0.52) << with.dump();
   EXPECT_TRUE(with.contains("long_tail"));
   EXPECT_NEAR(with["alpha"].get<double>(), 0.5, 1e-9);
+  // Each branch scored alone on the test split; the trained CTR branch ranks.
+  ASSERT_TRUE(with.contains("branch_test_auc")) << with.dump();
+  EXPECT_GT(with["branch_test_auc"]["ctr"].get<double>(), 0.52) << with.dump();
+  EXPECT_GT(with["branch_test_auc"]["plm"].get<double>(), 0.0);
+  EXPECT_LT(with["branch_test_auc"]["plm"].get<double>(), 1.0);
 
   opt = w.opt("without");
   opt.mode = "clickprompt_without_plm";
