@@ -70,10 +70,6 @@ AutocastGuard::~AutocastGuard() {
   set_dtype(cuda_, prev_dtype_);
 }
 
-}  // namespace clickprompt::core
-
-namespace clickprompt::core {
-
 at::Tensor to_autocast_dtype(const at::Tensor& x) {
   bool cuda = x.is_cuda();
   if ((!cuda && !x.is_cpu()) || x.scalar_type() != at::kFloat || !is_enabled(cuda)) return x;
