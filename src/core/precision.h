@@ -7,6 +7,10 @@
 #include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>
 
+namespace at {
+class Tensor;
+}
+
 namespace clickprompt::core {
 
 enum class Precision { Float32, BFloat16, Float16 };
@@ -30,14 +34,6 @@ class AutocastGuard {
   bool prev_enabled_ = false;
   c10::ScalarType prev_dtype_ = c10::ScalarType::BFloat16;
 };
-
-}  // namespace clickprompt::core
-
-namespace at {
-class Tensor;
-}
-
-namespace clickprompt::core {
 
 // `x` in the autocast compute dtype when autocast is on for its device (and `x` is
 // float32), else `x` itself. A model calls it on the input of a block whose ops all

@@ -11,10 +11,8 @@ namespace clickprompt::train {
 
 namespace {
 
-using Coef = AdamCoef;
-
 // The same update with tensor ops (any device, any dtype).
-void adam_tensor_ops(torch::Tensor& p, torch::Tensor& m, torch::Tensor& v, const torch::Tensor& grad, const Coef& c) {
+void adam_tensor_ops(torch::Tensor& p, torch::Tensor& m, torch::Tensor& v, const torch::Tensor& grad, const AdamCoef& c) {
   auto gr = c.scale != 1.0 ? grad * c.scale : grad;
   if (c.l2 != 0) gr = gr + c.l2 * p;
   if (c.decay != 1.0) p.mul_(c.decay);
@@ -86,8 +84,8 @@ double AdamOptimizer::step(double max_norm) {
 }
 
 namespace {
-Coef coefficients(const AdamConfig& cfg, double lr, double weight_decay, int64_t step, double scale) {
-  Coef c;
+AdamCoef coefficients(const AdamConfig& cfg, double lr, double weight_decay, int64_t step, double scale) {
+  AdamCoef c;
   c.b1 = cfg.beta1;
   c.b2 = cfg.beta2;
   c.eps = cfg.eps;
@@ -102,7 +100,7 @@ Coef coefficients(const AdamConfig& cfg, double lr, double weight_decay, int64_t
 
 void AdamOptimizer::update_dense(Group& g, torch::Tensor& p, torch::Tensor& m, torch::Tensor& v,
                                  const torch::Tensor& grad, double scale) {
-  const Coef c = coefficients(cfg_, g.lr, g.weight_decay, step_, scale);
+  const AdamCoef c = coefficients(cfg_, g.lr, g.weight_decay, step_, scale);
   if (fusable(p, grad)) {
     float* pp = p.data_ptr<float>();
     const float* gp = grad.data_ptr<float>();
@@ -119,7 +117,7 @@ void AdamOptimizer::update_dense(Group& g, torch::Tensor& p, torch::Tensor& m, t
 void AdamOptimizer::update_sparse(Group& g, torch::Tensor& p, torch::Tensor& m, torch::Tensor& v,
                                   const torch::Tensor& grad, double scale) {
   // grad is coalesced: indices [1, R] unique rows, values [R, D].
-  const Coef c = coefficients(cfg_, g.lr, g.weight_decay, step_, scale);
+  const AdamCoef c = coefficients(cfg_, g.lr, g.weight_decay, step_, scale);
   auto rows = grad._indices()[0];
   auto values = grad._values().contiguous();
   if (values.numel() == 0) return;
