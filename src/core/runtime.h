@@ -5,9 +5,10 @@
 
 namespace clickprompt::core {
 
-// Sets LibTorch's intra-op threads; 0 means all cores. Returns the count in use.
-// Tunes glibc malloc for training loops (no page faults on re-allocated step buffers).
+// Tunes glibc malloc for training loops (no page faults on re-allocated step
+// buffers): no block is mmap-ed, freed memory stays in the heap (up to 1 GB).
 void keep_freed_memory();
+// Sets LibTorch's intra-op threads; 0 means all cores. Returns the count in use.
 int configure_threads(int threads);
 // One-line description: "BLAS=OpenBLAS (openmp), threads=2, torch 1.13.1".
 std::string runtime_summary();

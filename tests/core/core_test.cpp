@@ -1,8 +1,16 @@
 #include <gtest/gtest.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+#include <cstdlib>
+#include <cstring>
+
 #include "core/error.h"
 #include "core/io.h"
 #include "core/params.h"
+#include "core/runtime.h"
 #include "core/strings.h"
 #include "test_util.h"
 
@@ -40,6 +48,23 @@ TEST(Strings, ParseNumbersWithContext) {
     EXPECT_NE(std::string(e.what()).find("Rating"), std::string::npos);
   }
 }
+
+#if defined(__GLIBC__)
+// A training step frees and re-allocates blocks larger than glibc's maximum mmap
+// threshold (32 MB: an MLM step's vocabulary logits); they must come from the
+// heap and stay there when freed, or every step pays page faults to zero them.
+TEST(Runtime, KeepFreedMemoryServesLargeBlocksFromTheHeapAndKeepsThem) {
+  core::keep_freed_memory();
+  const size_t n = 96u << 20;
+  const size_t mmapped_before = mallinfo2().hblkhd;
+  char* volatile p = static_cast<char*>(std::malloc(n));
+  ASSERT_NE(p, nullptr);
+  std::memset(p, 1, n);
+  EXPECT_EQ(mallinfo2().hblkhd, mmapped_before) << "a 96 MB block was mmap-ed";
+  std::free(p);
+  EXPECT_GE(mallinfo2().fordblks, n) << "the freed 96 MB went back to the kernel";
+}
+#endif
 
 TEST(Io, AtomicWriteLeavesNoTempOnFailure) {
   test_util::TempDir d;
