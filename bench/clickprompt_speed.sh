@@ -4,7 +4,8 @@
 # layer-wise prompts, a randomly initialised RoBERTa-vocabulary PLM (50,265
 # tokens, untied LM head) of 2 layers x 128 and 4 layers x 256; PA-MLM and
 # fine-tuning with the PLM at batch 32 and 64, float32 and bf16 autocast.
-#   bash bench/clickprompt_speed.sh          (env: THREADS=2, ROWS=4096, OUT=runs/bench-cp)
+#   bash bench/clickprompt_speed.sh          (env: THREADS=2, ROWS=4096, OUT=runs/bench-cp,
+#                                              SHAPES="2x128 4x256", PRECISIONS="fp32 bf16")
 # Rows: 100k real ML-1M rows (the test split exported), split 90/5/5 so the
 # fine-tuning's validation pass stays short; samples/s count training steps only.
 set -euo pipefail
@@ -13,6 +14,8 @@ CLI=${CLI:-build/clickprompt}
 THREADS=${THREADS:-2}
 ROWS=${ROWS:-4096}
 OUT=${OUT:-runs/bench-cp}
+SHAPES=${SHAPES:-2x128 4x256}
+PRECISIONS=${PRECISIONS:-fp32 bf16}
 VOCAB=${VOCAB:-../shared/fixtures/plm-vocab/roberta-base}
 [ -f "$VOCAB/vocab.json" ] || { echo "skip: no RoBERTa vocabulary at $VOCAB"; exit 0; }
 mkdir -p "$OUT"
@@ -38,12 +41,14 @@ item_field: movie_id
 split: {kind: random, ratios: [0.9, 0.05, 0.05], seed: 2024}
 YAML
 printf "| PLM | precision | batch | PA-MLM samples/s | fine-tune w/ PLM samples/s |\n|---|---|---|---|---|\n"
-for shape in "2 128 2 512" "4 256 4 1024"; do
-  set -- $shape
+for shape in $SHAPES; do
+  layers=${shape%x*} hidden=${shape#*x}
+  # heads = hidden / 64, FFN = 4 x hidden (RoBERTa's proportions)
+  set -- "$layers" "$hidden" $((hidden / 64)) $((hidden * 4))
   plm="$OUT/plm-$1x$2"
   [ -f "$plm/config.json" ] || "$CLI" init-plm --tokenizer "$VOCAB" --out "$plm" --layers "$1" --hidden "$2" \
     --heads "$3" --ffn "$4" --untied >/dev/null
-  for prec in fp32 bf16; do
+  for prec in $PRECISIONS; do
     for bs in 32 64; do
       run="$OUT/$1x$2-$prec-b$bs"
       rm -rf "$run-pa" "$run-ft"
