@@ -19,11 +19,10 @@ void keep_freed_memory() {
   // Every training step frees and re-allocates the same large buffers (dense
   // gradients of word embeddings and LM decoders, logits): by default glibc maps
   // blocks over its threshold fresh each time and returns freed heap tops to the
-  // kernel, so every step pays page faults that zero the memory again. Keep it.
-  // The mmap threshold cannot go above 32 MB, and an MLM step's logits over a
-  // 50K vocabulary (batch 64: ~116 MB) or a 4 x 256 PLM's dense word-embedding
-  // gradient (51 MB) are larger: so no block is mmap-ed at all; all come from
-  // the heap, which keeps up to 1 GB of freed memory.
+  // kernel, so every step pays page faults that zero the memory again. The
+  // threshold cannot be raised above 32 MB, and an MLM step's logits over a 50K
+  // vocabulary (~116 MB at batch 64) are larger: so no block is mmap-ed at all,
+  // and the heap keeps up to 1 GB of freed memory.
   mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   mallopt(M_TOP_PAD, 64 << 20);
