@@ -98,7 +98,7 @@ EmbeddingsImpl::EmbeddingsImpl(const HfConfig& cfg) {
   token_type_embeddings_ = register_module(
       "token_type_embeddings", torch::nn::Embedding(torch::nn::EmbeddingOptions(cfg.type_vocab_size, cfg.hidden_size)));
   layer_norm_ = register_module("LayerNorm", layer_norm(cfg));
-  dropout_ = register_module("dropout", torch::nn::Dropout(cfg.hidden_dropout_prob));
+  dropout_ = register_module("dropout", core::Dropout(cfg.hidden_dropout_prob));
 }
 
 torch::Tensor EmbeddingsImpl::forward(const torch::Tensor& inputs_embeds, const torch::Tensor& position_ids,
@@ -124,8 +124,8 @@ TransformerLayerImpl::TransformerLayerImpl(const HfConfig& cfg)
   auto output = scope(*this, "output");
   out_ = output->register_module("dense", torch::nn::Linear(F, H));
   out_ln_ = output->register_module("LayerNorm", layer_norm(cfg));
-  attn_dropout_ = register_module("attn_dropout", torch::nn::Dropout(cfg.attention_probs_dropout_prob));
-  hidden_dropout_ = register_module("hidden_dropout", torch::nn::Dropout(cfg.hidden_dropout_prob));
+  attn_dropout_ = register_module("attn_dropout", core::Dropout(cfg.attention_probs_dropout_prob));
+  hidden_dropout_ = register_module("hidden_dropout", core::Dropout(cfg.hidden_dropout_prob));
 }
 
 torch::Tensor TransformerLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& mask_bias,

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/dropout.h"
 #include "plm/hf_config.h"
 
 namespace clickprompt::plm {
@@ -60,7 +61,7 @@ struct EmbeddingsImpl : torch::nn::Module {
                         const torch::Tensor& token_type_ids);
   torch::nn::Embedding word_embeddings_{nullptr}, position_embeddings_{nullptr}, token_type_embeddings_{nullptr};
   torch::nn::LayerNorm layer_norm_{nullptr};
-  torch::nn::Dropout dropout_{nullptr};
+  core::Dropout dropout_{nullptr};
 };
 TORCH_MODULE(Embeddings);
 
@@ -71,7 +72,7 @@ struct TransformerLayerImpl : torch::nn::Module {
                         const torch::Tensor& prefix_v);
   torch::nn::Linear query_{nullptr}, key_{nullptr}, value_{nullptr}, attn_out_{nullptr}, inter_{nullptr}, out_{nullptr};
   torch::nn::LayerNorm attn_ln_{nullptr}, out_ln_{nullptr};
-  torch::nn::Dropout attn_dropout_{nullptr}, hidden_dropout_{nullptr};
+  core::Dropout attn_dropout_{nullptr}, hidden_dropout_{nullptr};
   int64_t heads_, head_dim_;
   std::string act_;
 };

@@ -1,5 +1,6 @@
 #include "ctr/layers/mlp.h"
 
+#include "core/dropout.h"
 #include "core/error.h"
 #include "core/precision.h"
 #include "core/strings.h"
@@ -36,7 +37,7 @@ MlpImpl::MlpImpl(int64_t input_dim, const MlpOptions& opt) {
     net_->push_back(torch::nn::Linear(d, units));
     if (opt.batch_norm) net_->push_back(torch::nn::BatchNorm1d(units));
     net_->push_back(make_activation(opt.activation));
-    if (opt.dropout > 0) net_->push_back(torch::nn::Dropout(opt.dropout));
+    if (opt.dropout > 0) net_->push_back(core::Dropout(opt.dropout));
     d = units;
   }
   output_dim_ = d;
