@@ -10,8 +10,9 @@
 // index: one 64-bit hash gives four 16-bit draws), filled in parallel, so it is
 // the same for any thread count. The per-call seed is one draw from LibTorch's
 // default CPU generator, so torch::manual_seed still makes runs reproducible.
-// p is rounded to a multiple of 2^-16 (0.1 -> 0.099991); the scale uses the
-// rounded p, so the output stays unbiased. Other devices use torch::dropout.
+// p is rounded to a multiple of 2^-16 (0.1 -> 0.100006); the scale uses the
+// rounded p, so the output stays unbiased up to the rounding of the scale in
+// bf16/half (as LibTorch's). Other devices use torch::dropout.
 #include <torch/torch.h>
 
 namespace clickprompt::core {
