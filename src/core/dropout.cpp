@@ -18,6 +18,11 @@ uint64_t splitmix64(uint64_t z) {
   return z ^ (z >> 31);
 }
 
+double checked_probability(double p) {
+  if (!(p >= 0 && p <= 1)) throw Error("dropout probability must be in [0, 1], got " + std::to_string(p));
+  return p;
+}
+
 uint64_t next_seed() {
   auto gen = at::detail::getDefaultCPUGenerator();
   std::lock_guard<std::mutex> lock(gen.mutex());
@@ -44,13 +49,11 @@ void fill_mask(T* mask, int64_t n, uint64_t seed, uint32_t threshold, T scale) {
 }  // namespace
 
 torch::Tensor dropout(const torch::Tensor& x, double p, bool training) {
-  if (!(p >= 0 && p <= 1)) throw Error("dropout probability must be in [0, 1], got " + std::to_string(p));
-  if (!training || p == 0) return x;
-  if (p == 1) return x * 0;
+  if (!training || checked_probability(p) == 0) return x;
   if (!x.device().is_cpu()) return torch::dropout(x, p, true);
   const auto threshold = static_cast<uint32_t>(std::lround(p * 65536.0));
   if (threshold == 0) return x;
-  if (threshold >= 65536) return x * 0;
+  if (threshold >= 65536) return x * 0;  // p = 1 (or within 2^-17 of it)
   const double scale = 65536.0 / (65536.0 - threshold);
   auto mask = torch::empty(x.sizes(), x.options().memory_format(torch::MemoryFormat::Contiguous));
   const uint64_t seed = next_seed();
@@ -60,9 +63,7 @@ torch::Tensor dropout(const torch::Tensor& x, double p, bool training) {
   return x * mask;
 }
 
-DropoutImpl::DropoutImpl(double p_) : p(p_) {
-  if (!(p >= 0 && p <= 1)) throw Error("dropout probability must be in [0, 1], got " + std::to_string(p));
-}
+DropoutImpl::DropoutImpl(double p_) : p(checked_probability(p_)) {}
 
 torch::Tensor DropoutImpl::forward(const torch::Tensor& x) { return core::dropout(x, p, is_training()); }
 

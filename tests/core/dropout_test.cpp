@@ -10,7 +10,7 @@ using namespace clickprompt;
 
 namespace {
 constexpr int64_t kN = 1 << 20;
-// The drop probability after rounding to 16 bits, and the keep scale.
+// The drop probability after rounding to 16 bits.
 double rounded_p(double p) { return std::lround(p * 65536.0) / 65536.0; }
 // Tolerance for a frequency estimated from n Bernoulli(q) draws: 5 standard deviations.
 double tol(double q, int64_t n) { return 5 * std::sqrt(q * (1 - q) / n); }
