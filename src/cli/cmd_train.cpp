@@ -113,6 +113,31 @@ void add_train_commands(CLI::App& app, Common& common) {
     std::cout << r.dump(2) << "\n";
   });
 
+  struct InspectArgs {
+    int64_t rows = 0, attention_rows = 4096;
+  };
+  auto ia = std::make_shared<InspectArgs>();
+  auto* insp = app.add_subcommand(
+      "inspect",
+      "Look inside a ClickPrompt run with the PLM: each branch's AUC, the PLM branch with shuffled prompts, the "
+      "fused AUC over the weight a, and per PLM layer the prompts' norms and the attention they receive (JSON)");
+  insp->add_option("--run", a->run, "Run folder (train --mode with-plm)")->required();
+  insp->add_option("--split", a->split, "train | valid | test")->capture_default_str();
+  insp->add_option("--data", a->data, "Dataset spec (default: the run's)");
+  insp->add_option("--rows", ia->rows, "Score the first N rows of the split (0 = all)")->capture_default_str();
+  insp->add_option("--attention-rows", ia->attention_rows, "Rows for the per-layer statistics")->capture_default_str();
+  insp->add_option("--device", a->device, "cpu | cuda | cuda:N");
+  insp->add_option("--cache-dir", a->cache_dir, "Data cache root")->capture_default_str();
+  insp->callback([a, ia, &common] {
+    setup_runtime(common);
+    auto run = train::load_run(a->run, a->device);
+    auto spec = a->data.empty() ? run.spec : data::DatasetSpec::load(a->data);
+    auto ds = data::prepare_dataset(spec, {a->cache_dir, false});
+    auto r = train::inspect_run(run, ds, a->split, ia->rows, ia->attention_rows);
+    r["run"] = a->run;
+    std::cout << r.dump(2) << "\n";
+  });
+
   auto* pred = app.add_subcommand("predict", "Score a CSV (columns named as the run's fields) with a finished run");
   pred->add_option("--run", a->run, "Run folder (from train)")->required();
   pred->add_option("--input", a->input, "CSV with a header naming the fields")->required();

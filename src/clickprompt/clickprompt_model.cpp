@@ -30,6 +30,11 @@ ClickPromptModelImpl::ClickPromptModelImpl(ctr::CtrModelPtr ctr, plm::MaskedLm p
 
 torch::Tensor ClickPromptModelImpl::alpha() const { return opt_.learn_alpha ? torch::sigmoid(alpha_) : alpha_; }
 
+torch::Tensor ClickPromptModelImpl::prompts(const torch::Tensor& q) {
+  if (generator_.is_empty()) throw Error("this ClickPrompt model has no prompts (fusion none)");
+  return generator_->forward(q);
+}
+
 plm::EncoderOutput ClickPromptModelImpl::encode(const torch::Tensor& q, const TextBatch& text, bool all_hidden_states) {
   plm::EncoderInput in;
   in.input_ids = text.input_ids;
@@ -37,10 +42,10 @@ plm::EncoderOutput ClickPromptModelImpl::encode(const torch::Tensor& q, const Te
   in.output_hidden_states = all_hidden_states;
   plm::PrefixKV prefix;
   if (opt_.prompt.fusion == Fusion::Layerwise) {
-    prefix = plm::PrefixKV::from_layerwise(generator_->forward(q), plm_->config().num_attention_heads);
+    prefix = plm::PrefixKV::from_layerwise(prompts(q), plm_->config().num_attention_heads);
     in.prefix = &prefix;
   } else if (opt_.prompt.fusion == Fusion::Input) {
-    in.input_prompts = generator_->forward(q);
+    in.input_prompts = prompts(q);
   }
   return plm_->encode(in);
 }
@@ -50,10 +55,10 @@ torch::Tensor ClickPromptModelImpl::mlm_loss(const torch::Tensor& ids, const Tex
   return plm::mlm_loss(plm_, encode(q, text, false).last_hidden_state, labels);
 }
 
-FusedLogits ClickPromptModelImpl::logits(const torch::Tensor& ids, const TextBatch& text) {
+FusedLogits ClickPromptModelImpl::logits(const torch::Tensor& ids, const TextBatch& text, bool shuffled_prompts) {
   auto q = ctr_->representation(ids);
   const bool all = opt_.pooling == plm::Pooling::FirstLastMean || opt_.pooling == plm::Pooling::TopTwoMean;
-  auto out = encode(q, text, all);
+  auto out = encode(shuffled_prompts ? q.roll(1, 0) : q, text, all);
   auto y_plm = plm_head_->forward(plm::pool(out, text.attention_mask, opt_.pooling)).squeeze(1);
   auto y_ctr = ctr_->logit(q);
   auto a = alpha();

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
+#include <cmath>
+#include <numeric>
 #include <set>
 
 #include "clickprompt/clickprompt_model.h"
@@ -383,6 +386,155 @@ nlohmann::json run_finetune_ctr(const YAML::Node& config_in, const RunOptions& o
   r["pretrained"] = pretrained;
   core::atomic_write_string(opt.out_dir + "/result.json", r.dump(2) + "\n");
   return r;
+}
+
+}  // namespace clickprompt::train
+
+namespace clickprompt::train {
+
+LoadedClickPrompt::LoadedClickPrompt(const YAML::Node& config_in, const std::string& where,
+                                     const ctr::FeatureInfo& features, const std::string& checkpoint,
+                                     const std::string& device)
+    : device_(device) {
+  YAML::Node config = YAML::Clone(config_in);
+  core::Params root(config, where);
+  Setup s = read_setup(root);
+  core::Params train_p = root.child("train");
+  precision_ = core::parse_precision(train_p.get<std::string>("precision", "fp32"));
+  batch_size_ = train_p.get<int64_t>("eval_batch_size", 256);
+  if (batch_size_ <= 0) throw Error(where + ": train.eval_batch_size must be > 0");
+  core::Params model_p = root.child("model");
+  auto ctr_model = ctr::create_model(s.model_name, features, model_p);
+  // The PLM folder gives the architecture and the tokenizer; the checkpoint overwrites every weight.
+  auto plm_model = plm::load_pretrained(s.plm_path, torch::kCPU, /*with_head=*/true);
+  tok_ = plm::load_tokenizer(s.plm_path);
+  model_ = cp::ClickPromptModel(ctr_model, plm_model, s.cp);
+  load_module(*model_, checkpoint);
+  model_->to(device_);
+  model_->eval();
+}
+
+cp::TextBatch LoadedClickPrompt::text_batch(const TextViews& views, const torch::Tensor& codes, const int64_t* rows,
+                                            int64_t n) const {
+  auto [ids, mask] = views.batch(codes, rows, n);
+  return {ids.to(device_), mask.to(device_)};
+}
+
+cp::FusedLogits LoadedClickPrompt::score(const torch::Tensor& ids, const std::vector<data::FieldMeta>& fields,
+                                         const torch::Tensor& codes_in, bool shuffled_prompts) {
+  torch::NoGradGuard ng;
+  TextViews views(fields, tok_);
+  auto codes = codes_in.to(torch::kInt32).contiguous();
+  const int64_t n = ids.size(0);
+  std::vector<int64_t> rows(static_cast<size_t>(n));
+  std::iota(rows.begin(), rows.end(), int64_t{0});
+  std::vector<torch::Tensor> fused, y_ctr, y_plm;
+  for (int64_t s = 0; s < n; s += batch_size_) {
+    const int64_t e = std::min(n, s + batch_size_);
+    auto text = text_batch(views, codes, rows.data() + s, e - s);
+    core::AutocastGuard ac(precision_, device_);
+    auto y = model_->logits(ids.slice(0, s, e).to(device_, torch::kInt64), text, shuffled_prompts);
+    fused.push_back(y.fused.to(torch::kCPU, torch::kFloat32));
+    y_ctr.push_back(y.ctr.to(torch::kCPU, torch::kFloat32));
+    y_plm.push_back(y.plm.to(torch::kCPU, torch::kFloat32));
+  }
+  if (fused.empty()) return {torch::empty({0}), torch::empty({0}), torch::empty({0})};
+  return {torch::cat(fused), torch::cat(y_ctr), torch::cat(y_plm)};
+}
+
+namespace {
+// Masked mean of x [B, heads, L] over the real tokens (mask [B, L]) and the heads.
+double token_mean(const torch::Tensor& x, const torch::Tensor& mask) {
+  auto m = mask.to(x.scalar_type()).unsqueeze(1).expand_as(x);
+  return ((x * m).sum() / m.sum()).item<double>();
+}
+}  // namespace
+
+nlohmann::json LoadedClickPrompt::inspect(const torch::Tensor& ids, const std::vector<data::FieldMeta>& fields,
+                                          const torch::Tensor& codes_in, const torch::Tensor& labels_t,
+                                          int64_t attention_rows) {
+  auto labels = to_float_vector(labels_t);
+  auto y = score(ids, fields, codes_in);
+  const auto fusion = model_->options().prompt.fusion;
+  auto auc_of = [&](const torch::Tensor& logit) { return metrics::auc(to_float_vector(logit), labels); };
+  auto probs = to_float_vector(torch::sigmoid(y.fused));
+  nlohmann::json j{{"rows", ids.size(0)},
+                   {"fusion", cp::fusion_name(fusion)},
+                   {"alpha", model_->alpha().item<double>()},
+                   {"fused", {{"auc", metrics::auc(probs, labels)}, {"logloss", metrics::logloss(probs, labels)}}},
+                   {"ctr_branch_auc", auc_of(y.ctr)},
+                   {"plm_branch_auc", auc_of(y.plm)}};
+  if (fusion != cp::Fusion::None) {
+    auto ys = score(ids, fields, codes_in, /*shuffled_prompts=*/true);
+    j["shuffled_prompts"] = {{"fused_auc", auc_of(ys.fused)}, {"plm_branch_auc", auc_of(ys.plm)}};
+  }
+  nlohmann::json sweep = nlohmann::json::array();
+  for (int i = 0; i <= 10; ++i) {
+    const double a = i / 10.0;
+    sweep.push_back({{"alpha", a}, {"auc", auc_of(a * y.ctr + (1 - a) * y.plm)}});
+  }
+  j["alpha_sweep"] = sweep;
+  j["logit_std"] = {{"ctr", y.ctr.std().item<double>()}, {"plm", y.plm.std().item<double>()}};
+
+  if (fusion != cp::Fusion::Layerwise) return j;
+  // Per layer, in float32, on the first rows: layer l's input is hidden_states[l].
+  torch::NoGradGuard ng;
+  const int64_t n = std::min<int64_t>(ids.size(0), attention_rows);
+  TextViews views(fields, tok_);
+  auto codes = codes_in.to(torch::kInt32).contiguous();
+  std::vector<int64_t> rows(static_cast<size_t>(n));
+  std::iota(rows.begin(), rows.end(), int64_t{0});
+  const auto& cfg = model_->plm()->config();
+  const int64_t L = cfg.num_hidden_layers, heads = cfg.num_attention_heads, hd = cfg.hidden_size / heads;
+  enum { PK, TK, PV, TV, MASS, POUT, TOUT, STATS };
+  std::vector<std::array<double, STATS>> sum(static_cast<size_t>(L), std::array<double, STATS>{});
+  int64_t batches = 0;
+  for (int64_t s = 0; s < n; s += batch_size_, ++batches) {
+    const int64_t e = std::min(n, s + batch_size_);
+    auto text = text_batch(views, codes, rows.data() + s, e - s);
+    auto q = model_->ctr().representation(ids.slice(0, s, e).to(device_, torch::kInt64));
+    auto prefix = plm::PrefixKV::from_layerwise(model_->prompts(q), heads);
+    auto out = model_->encode(q, text, /*all_hidden_states=*/true);
+    const auto& mask = text.attention_mask;
+    const int64_t B = mask.size(0), T = mask.size(1), K = prefix.length();
+    auto key_bias = (1.0 - mask.to(torch::kFloat)).mul(-1e30).view({B, 1, 1, T});
+    for (int64_t l = 0; l < L; ++l) {
+      auto& layer = *model_->plm()->encoder_->layers_[static_cast<size_t>(l)]->as<plm::TransformerLayerImpl>();
+      const auto& h = out.hidden_states[static_cast<size_t>(l)];
+      auto split = [&](const torch::Tensor& t) { return t.view({B, T, heads, hd}).transpose(1, 2); };
+      auto tq = split(layer.query_(h)), tk = split(layer.key_(h)), tv = split(layer.value_(h));
+      const auto& pk = prefix.keys[static_cast<size_t>(l)];
+      const auto& pv = prefix.values[static_cast<size_t>(l)];
+      auto scores = torch::matmul(tq, torch::cat({pk, tk}, 2).transpose(-1, -2)) / std::sqrt(static_cast<double>(hd));
+      scores = scores + torch::cat({torch::zeros({B, 1, 1, K}, scores.options()), key_bias}, 3);
+      auto p = torch::softmax(scores, -1);
+      auto p_prompt = p.slice(-1, 0, K), p_text = p.slice(-1, K);
+      auto all_rows = torch::ones({B, K}, mask.options());
+      auto& acc = sum[static_cast<size_t>(l)];
+      acc[PK] += token_mean(pk.norm(2, -1), all_rows);
+      acc[TK] += token_mean(tk.norm(2, -1), mask);
+      acc[PV] += token_mean(pv.norm(2, -1), all_rows);
+      acc[TV] += token_mean(tv.norm(2, -1), mask);
+      acc[MASS] += token_mean(p_prompt.sum(-1), mask);
+      acc[POUT] += token_mean(torch::matmul(p_prompt, pv).norm(2, -1), mask);
+      acc[TOUT] += token_mean(torch::matmul(p_text, tv).norm(2, -1), mask);
+    }
+  }
+  nlohmann::json layers = nlohmann::json::array();
+  for (int64_t l = 0; l < L; ++l) {
+    auto m = [&](int k) { return batches ? sum[static_cast<size_t>(l)][k] / static_cast<double>(batches) : 0.0; };
+    layers.push_back({{"layer", l},
+                      {"prompt_key_norm", m(PK)},
+                      {"text_key_norm", m(TK)},
+                      {"prompt_value_norm", m(PV)},
+                      {"text_value_norm", m(TV)},
+                      {"attention_on_prompts", m(MASS)},
+                      {"prompt_output_norm", m(POUT)},
+                      {"text_output_norm", m(TOUT)}});
+  }
+  j["attention_rows"] = n;
+  j["layers"] = layers;
+  return j;
 }
 
 }  // namespace clickprompt::train

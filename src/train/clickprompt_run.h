@@ -24,14 +24,58 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
+#include "clickprompt/clickprompt_model.h"
+#include "core/precision.h"
 #include "train/run.h"
 
+namespace clickprompt::plm {
+class Tokenizer;
+}
+
 namespace clickprompt::train {
+
+class TextViews;
 
 nlohmann::json run_pa_mlm(const YAML::Node& config, const RunOptions& opt);
 // `pretrained`: a PA-MLM folder, or empty to start from the PLM and a fresh CTR model.
 nlohmann::json run_finetune_plm(const YAML::Node& config, const RunOptions& opt, const std::string& pretrained);
 nlohmann::json run_finetune_ctr(const YAML::Node& config, const RunOptions& opt, const std::string& pretrained);
+
+// A finished fine-tuning-with-PLM run loaded back (load_run does this for
+// `evaluate` and `predict`; `inspect` looks inside): the whole model (CTR
+// model, generator, PLM, fusion head, a) from the run's best checkpoint, and the
+// PLM's tokenizer (from the config's `plm` folder) for the rows' text views.
+// Scoring runs in eval mode, batches of train.eval_batch_size, under the
+// run's train.precision, as the run's own test pass did.
+class LoadedClickPrompt {
+ public:
+  LoadedClickPrompt(const YAML::Node& config, const std::string& where, const ctr::FeatureInfo& features,
+                    const std::string& checkpoint, const std::string& device);
+  // Fused logit and both branches, each float32 [n] on the CPU, of ids [n, F]
+  // (global ids) whose text views come from codes [n, F] (int32) into `fields`'
+  // dictionaries. shuffled_prompts: see ClickPromptModelImpl::logits.
+  cp::FusedLogits score(const torch::Tensor& ids, const std::vector<data::FieldMeta>& fields,
+                        const torch::Tensor& codes, bool shuffled_prompts = false);
+  // Why the fused score ranks as it does (docs/clickprompt.md): test metrics of
+  // the fused score, each branch alone, the PLM branch with shuffled prompts,
+  // the fused AUC over a in 0, 0.1, ..., 1; and per PLM layer (layer-wise
+  // prompts, the first `attention_rows` rows, float32): the mean L2 norm of the
+  // prompt keys/values against the text tokens' (per head), the attention mass
+  // text tokens put on the prompts, and the norm of what the prompts add to the
+  // attention output against what the text adds.
+  nlohmann::json inspect(const torch::Tensor& ids, const std::vector<data::FieldMeta>& fields,
+                         const torch::Tensor& codes, const torch::Tensor& labels, int64_t attention_rows = 4096);
+  cp::ClickPromptModel& model() { return model_; }
+
+ private:
+  cp::TextBatch text_batch(const TextViews& views, const torch::Tensor& codes, const int64_t* rows, int64_t n) const;
+  cp::ClickPromptModel model_{nullptr};
+  std::shared_ptr<const plm::Tokenizer> tok_;
+  core::Precision precision_;
+  torch::Device device_;
+  int64_t batch_size_;
+};
 
 }  // namespace clickprompt::train

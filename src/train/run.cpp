@@ -12,6 +12,7 @@
 #include "ctr/registry.h"
 #include "data/reader.h"
 #include "metrics/metrics.h"
+#include "train/clickprompt_run.h"
 #include "train/ctr_task.h"
 #include "train/evaluation.h"
 #include "train/trainer.h"
@@ -153,34 +154,46 @@ LoadedRun load_run(const std::string& run_dir, const std::string& device_overrid
   run.encoder.finalize();
   std::vector<std::string> names;
   for (const auto& f : run.fields) names.push_back(f.name);
-  core::Params model_p(run.config["model"], cfg_path + ":model");
-  run.model = ctr::create_model(model_name(run.config["model"]), run.encoder.feature_info(names), model_p);
-  load_module(*run.model, run_dir + "/best.ckpt");
   run.device = core::check_device(device_override.empty()
                                       ? (run.config["device"] ? run.config["device"].as<std::string>() : "cpu")
                                       : device_override);
+  if (run.config["plm"] && run.config["clickprompt"]) {
+    run.clickprompt = std::make_shared<LoadedClickPrompt>(run.config, cfg_path, run.encoder.feature_info(names),
+                                                          run_dir + "/best.ckpt", run.device);
+    run.model = run.clickprompt->model()->ctr_ptr();
+    return run;
+  }
+  core::Params model_p(run.config["model"], cfg_path + ":model");
+  run.model = ctr::create_model(model_name(run.config["model"]), run.encoder.feature_info(names), model_p);
+  load_module(*run.model, run_dir + "/best.ckpt");
   run.model->to(torch::Device(run.device));
   run.model->eval();
   return run;
 }
 
 namespace {
-// Global ids under the run's encoder of rows given as per-field dictionary codes:
-// each distinct raw value is looked up once. code(r, f) returns row r's code in field f.
-torch::Tensor encode_rows(const data::Encoder& enc, const std::vector<const std::vector<std::string>*>& dicts,
-                          int64_t rows, const std::function<uint32_t(int64_t, int)>& code) {
-  const int F = static_cast<int>(dicts.size());
+// Global ids under the run's encoder of rows given as dictionary codes [rows, F]
+// (int32) into `fields`' values: each distinct raw value is looked up once.
+torch::Tensor encode_rows(const data::Encoder& enc, const std::vector<data::FieldMeta>& fields,
+                          const torch::Tensor& codes) {
+  const int F = static_cast<int>(fields.size());
   std::vector<std::vector<int32_t>> code_ids(F);
   for (int f = 0; f < F; ++f)
-    for (const auto& v : *dicts[f]) code_ids[f].push_back(enc.encode(f, v));
+    for (const auto& v : fields[f].values) code_ids[f].push_back(enc.encode(f, v));
+  const int64_t rows = codes.size(0);
+  const int32_t* c = codes.data_ptr<int32_t>();
   auto ids = torch::empty({rows, F}, torch::kInt64);
   auto* p = ids.data_ptr<int64_t>();
   for (int64_t r = 0; r < rows; ++r)
-    for (int f = 0; f < F; ++f) p[r * F + f] = code_ids[f][code(r, f)];
+    for (int f = 0; f < F; ++f) p[r * F + f] = code_ids[f][static_cast<uint32_t>(c[r * F + f])];
   return ids;
 }
 
-std::vector<float> score(const LoadedRun& run, const torch::Tensor& ids, int64_t batch_size) {
+// Click probabilities of rows given as codes into `fields` (see encode_rows).
+std::vector<float> score(const LoadedRun& run, const std::vector<data::FieldMeta>& fields, const torch::Tensor& codes,
+                         int64_t batch_size) {
+  auto ids = encode_rows(run.encoder, fields, codes);
+  if (run.clickprompt) return to_float_vector(torch::sigmoid(run.clickprompt->score(ids, fields, codes).fused));
   torch::NoGradGuard ng;
   torch::Device dev(run.device);
   std::vector<float> scores;
@@ -197,26 +210,42 @@ std::vector<float> score(const LoadedRun& run, const torch::Tensor& ids, int64_t
 nlohmann::json evaluate_run(const LoadedRun& run, const data::Dataset& ds, const std::string& split) {
   if (ds.fields.size() != run.fields.size()) throw Error("the data set's fields differ from the run's");
   const auto& s = ds.split(split);
-  const int F = static_cast<int>(ds.fields.size());
-  std::vector<const std::vector<std::string>*> dicts;
-  for (const auto& f : ds.fields) dicts.push_back(&f.values);
-  const int32_t* codes = s.codes.data_ptr<int32_t>();
-  auto ids = encode_rows(run.encoder, dicts, s.rows, [&](int64_t r, int f) { return static_cast<uint32_t>(codes[r * F + f]); });
-  auto probs = score(run, ids, 8192);
+  auto probs = score(run, ds.fields, s.codes.contiguous(), 8192);
   auto labels = to_float_vector(s.labels);
   return {{"dataset", ds.spec.name}, {"split", split}, {"rows", s.rows},
           {"auc", metrics::auc(probs, labels)}, {"logloss", metrics::logloss(probs, labels)}};
+}
+
+nlohmann::json inspect_run(const LoadedRun& run, const data::Dataset& ds, const std::string& split, int64_t max_rows,
+                           int64_t attention_rows) {
+  if (!run.clickprompt)
+    throw Error("inspect needs a ClickPrompt run with the PLM (train --mode with-plm); this run is a CTR model alone");
+  if (ds.fields.size() != run.fields.size()) throw Error("the data set's fields differ from the run's");
+  const auto& s = ds.split(split);
+  const int64_t n = max_rows > 0 ? std::min(max_rows, s.rows) : s.rows;
+  auto codes = s.codes.slice(0, 0, n).contiguous();
+  auto r = run.clickprompt->inspect(encode_rows(run.encoder, ds.fields, codes), ds.fields, codes,
+                                    s.labels.slice(0, 0, n), attention_rows);
+  r["dataset"] = ds.spec.name;
+  r["split"] = split;
+  return r;
 }
 
 int64_t predict_csv(const LoadedRun& run, const std::string& in_path, const std::string& out_path, int64_t batch_size) {
   std::vector<std::string> cols;
   for (const auto& f : run.fields) cols.push_back(f.name);
   data::RawTable t = data::read_csv(in_path, cols, {"label"}, /*numeric_optional=*/true);
-  std::vector<const std::vector<std::string>*> dicts;
-  for (const auto& c : cols) dicts.push_back(&t.strings.at(c).values);
-  auto ids = encode_rows(run.encoder, dicts, static_cast<int64_t>(t.rows),
-                         [&](int64_t r, int f) { return t.strings.at(cols[f]).codes[r]; });
-  auto scores = score(run, ids, batch_size);
+  // The CSV's own dictionaries (its text views need the raw values) and codes into them.
+  std::vector<data::FieldMeta> fields = run.fields;
+  const int F = static_cast<int>(cols.size());
+  auto codes = torch::empty({static_cast<int64_t>(t.rows), F}, torch::kInt32);
+  auto* c = codes.data_ptr<int32_t>();
+  for (int f = 0; f < F; ++f) {
+    const auto& col = t.strings.at(cols[f]);
+    fields[f].values = col.values;
+    for (size_t r = 0; r < t.rows; ++r) c[r * F + f] = static_cast<int32_t>(col.codes[r]);
+  }
+  auto scores = score(run, fields, codes, batch_size);
   const auto* labels = t.numbers.count("label") ? &t.numbers.at("label") : nullptr;
   core::atomic_write(out_path, [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::trunc);

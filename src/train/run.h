@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -42,13 +43,19 @@ void finish_run(nlohmann::json& r, const std::string& out_dir, std::chrono::stea
 // train (mapping), and keys seed, device. Returns result.json's content.
 nlohmann::json run_ctr(const YAML::Node& config, const RunOptions& opt);
 
-// A finished run loaded back: its config, encoder and best weights.
+class LoadedClickPrompt;
+// A finished run loaded back: its config, encoder and best weights. A
+// ClickPrompt fine-tuning with the PLM (its config has `plm` and `clickprompt`
+// sections) scores through the whole model and the rows' text views; `model`
+// is then its CTR part. Every other run (a CTR model, a fine-tuning without
+// the PLM) is the CTR model alone.
 struct LoadedRun {
   YAML::Node config;
   data::DatasetSpec spec;
   data::Encoder encoder;
   std::vector<data::FieldMeta> fields;  // names and display names (values empty)
   ctr::CtrModelPtr model;
+  std::shared_ptr<LoadedClickPrompt> clickprompt;  // with-PLM runs only
   std::string device;
 };
 LoadedRun load_run(const std::string& run_dir, const std::string& device = "");
@@ -56,6 +63,11 @@ LoadedRun load_run(const std::string& run_dir, const std::string& device = "");
 // Evaluates a run on a split of a prepared data set (re-encoded with the run's
 // encoder, so the data set may have been prepared on its own). Returns {rows, auc, logloss}.
 nlohmann::json evaluate_run(const LoadedRun& run, const data::Dataset& ds, const std::string& split);
+
+// ClickPrompt with the PLM only: LoadedClickPrompt::inspect on the first
+// `max_rows` rows of a split (0 = all).
+nlohmann::json inspect_run(const LoadedRun& run, const data::Dataset& ds, const std::string& split, int64_t max_rows,
+                           int64_t attention_rows);
 
 // Scores a CSV whose header names the run's fields (extra columns ignored);
 // writes `score` (and the label if present) per row to out_path. Returns rows scored.

@@ -2,30 +2,35 @@
 
 #include <algorithm>
 
+#include "core/error.h"
+
 namespace clickprompt::train {
 
-std::string TextViews::piece_text(const data::Dataset& ds, int f, uint32_t code) {
-  return (f ? " " : "") + ds.fields[f].display + " is " + ds.fields[f].values[code] + ".";
+std::string TextViews::piece_text(const std::vector<data::FieldMeta>& fields, int f, uint32_t code) {
+  return (f ? " " : "") + fields[f].display + " is " + fields[f].values[code] + ".";
 }
 
-TextViews::TextViews(const data::Dataset& ds, std::shared_ptr<const plm::Tokenizer> tok) : tok_(std::move(tok)) {
-  const int F = static_cast<int>(ds.fields.size());
+TextViews::TextViews(const std::vector<data::FieldMeta>& fields, std::shared_ptr<const plm::Tokenizer> tok)
+    : tok_(std::move(tok)) {
+  const int F = static_cast<int>(fields.size());
   pieces_.resize(F);
   max_length_ = static_cast<int64_t>(tok_->with_special_tokens({}).size());
   for (int f = 0; f < F; ++f) {
     size_t longest = 0;
-    pieces_[f].reserve(ds.fields[f].values.size());
-    for (size_t v = 0; v < ds.fields[f].values.size(); ++v) {
-      pieces_[f].push_back(tok_->encode_piece(piece_text(ds, f, static_cast<uint32_t>(v))));
+    pieces_[f].reserve(fields[f].values.size());
+    for (size_t v = 0; v < fields[f].values.size(); ++v) {
+      pieces_[f].push_back(tok_->encode_piece(piece_text(fields, f, static_cast<uint32_t>(v))));
       longest = std::max(longest, pieces_[f].back().size());
     }
     max_length_ += static_cast<int64_t>(longest);
   }
 }
 
-std::pair<torch::Tensor, torch::Tensor> TextViews::batch(const data::Split& split, const int64_t* rows, int64_t n) const {
+std::pair<torch::Tensor, torch::Tensor> TextViews::batch(const torch::Tensor& codes_t, const int64_t* rows, int64_t n) const {
   const int F = static_cast<int>(pieces_.size());
-  const int32_t* codes = split.codes.data_ptr<int32_t>();
+  if (codes_t.scalar_type() != torch::kInt32 || codes_t.dim() != 2 || codes_t.size(1) != F || !codes_t.is_contiguous())
+    throw Error("text views: codes must be contiguous int32 [rows, " + std::to_string(F) + "]");
+  const int32_t* codes = codes_t.data_ptr<int32_t>();
   const auto special = tok_->with_special_tokens({});  // [cls, sep] or [<s>, </s>]
   const int64_t n_special = static_cast<int64_t>(special.size());
   std::vector<int64_t> len(n);

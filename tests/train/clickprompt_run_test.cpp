@@ -6,11 +6,13 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "core/error.h"
 #include "core/io.h"
 #include "core/params.h"
 #include "ctr/registry.h"
+#include "metrics/metrics.h"
 #include "plm/checkpoint.h"
 #include "data/synthetic.h"
 #include "plm/mlm.h"
@@ -120,6 +122,53 @@ TEST(ClickPromptRun, PaMlmThenBothFineTuningModes) {
   EXPECT_GT(with["branch_test_auc"]["plm"].get<double>(), 0.0);
   EXPECT_LT(with["branch_test_auc"]["plm"].get<double>(), 1.0);
 
+  {
+    // The with-PLM folder reloads as the whole model: evaluate reproduces its test metrics,
+    // predict scores a CSV of the split the same way, inspect agrees with the run's branches.
+    auto run = train::load_run(w.dir.file("with"));
+    ASSERT_TRUE(run.clickprompt);
+    auto ds = data::prepare_dataset(run.spec, {w.dir.file("cache"), false});
+    auto ev = train::evaluate_run(run, ds, "test");
+    EXPECT_NEAR(ev["auc"].get<double>(), with["test_auc"].get<double>(), 1e-6) << ev.dump();
+    EXPECT_NEAR(ev["logloss"].get<double>(), with["test_logloss"].get<double>(), 1e-6) << ev.dump();
+
+    data::export_csv(ds, "test", w.dir.file("test.csv"));
+    ASSERT_EQ(train::predict_csv(run, w.dir.file("test.csv"), w.dir.file("scores.csv")), ds.test.rows);
+    std::vector<float> scores, labels;
+    std::istringstream lines(core::read_file(w.dir.file("scores.csv")));
+    std::string line;
+    std::getline(lines, line);
+    EXPECT_EQ(line, "score,label");
+    while (std::getline(lines, line)) {
+      scores.push_back(std::stof(line.substr(0, line.find(','))));
+      labels.push_back(std::stof(line.substr(line.find(',') + 1)));
+    }
+    EXPECT_NEAR(metrics::auc(scores, labels), with["test_auc"].get<double>(), 2e-4);
+
+    auto in = train::inspect_run(run, ds, "test", 0, 200);
+    EXPECT_NEAR(in["fused"]["auc"].get<double>(), with["test_auc"].get<double>(), 1e-6) << in.dump();
+    EXPECT_NEAR(in["ctr_branch_auc"].get<double>(), with["branch_test_auc"]["ctr"].get<double>(), 1e-6);
+    EXPECT_NEAR(in["plm_branch_auc"].get<double>(), with["branch_test_auc"]["plm"].get<double>(), 1e-6);
+    // a = 0 is the PLM branch alone, 1 the CTR branch, 0.5 the run's own fusion.
+    const auto& sweep = in["alpha_sweep"];
+    ASSERT_EQ(sweep.size(), 11u);
+    EXPECT_NEAR(sweep[0]["auc"].get<double>(), in["plm_branch_auc"].get<double>(), 1e-9);
+    EXPECT_NEAR(sweep[5]["auc"].get<double>(), in["fused"]["auc"].get<double>(), 1e-4);
+    EXPECT_NEAR(sweep[10]["auc"].get<double>(), in["ctr_branch_auc"].get<double>(), 1e-9);
+    // Shuffled prompts change the PLM branch's scores (its logits depend on the prompts).
+    EXPECT_NE(in["shuffled_prompts"]["plm_branch_auc"].get<double>(), in["plm_branch_auc"].get<double>());
+    EXPECT_EQ(in["attention_rows"], 200);
+    auto tiny = plm::load_pretrained(w.plm);
+    ASSERT_EQ(in["layers"].size(), static_cast<size_t>(tiny->config().num_hidden_layers));
+    for (const auto& l : in["layers"]) {
+      EXPECT_GT(l["attention_on_prompts"].get<double>(), 0.0) << l.dump();
+      EXPECT_LT(l["attention_on_prompts"].get<double>(), 1.0) << l.dump();
+      for (const char* k : {"prompt_key_norm", "text_key_norm", "prompt_value_norm", "text_value_norm",
+                            "prompt_output_norm", "text_output_norm"})
+        EXPECT_GT(l[k].get<double>(), 0.0) << k;
+    }
+  }
+
   opt = w.opt("without");
   opt.mode = "clickprompt_without_plm";
   auto without = train::run_finetune_ctr(w.config(), opt, w.dir.file("pamlm"));
@@ -135,6 +184,9 @@ TEST(ClickPromptRun, PaMlmThenBothFineTuningModes) {
     return ctr::create_model("dnn", ds.feature_info(), core::Params(n, "model"));
   };
   EXPECT_EQ(run.model->parameters().size(), fresh()->parameters().size());
+  EXPECT_FALSE(run.clickprompt);
+  EXPECT_NE(test_util::error_of([&] { train::inspect_run(run, ds, "test", 0, 10); }).find("with the PLM"),
+            std::string::npos);
 
   // PA-MLM trained the CTR model through the prompts: its embeddings left their initialisation.
   auto sd = plm::read_safetensors(w.dir.file("pamlm/clickprompt.safetensors"));
