@@ -36,16 +36,21 @@ torch::Tensor ClickPromptModelImpl::prompts(const torch::Tensor& q) {
 }
 
 plm::EncoderOutput ClickPromptModelImpl::encode(const torch::Tensor& q, const TextBatch& text, bool all_hidden_states) {
+  return encode_prompted(opt_.prompt.fusion == Fusion::None ? torch::Tensor() : prompts(q), text, all_hidden_states);
+}
+
+plm::EncoderOutput ClickPromptModelImpl::encode_prompted(const torch::Tensor& prompts, const TextBatch& text,
+                                                         bool all_hidden_states) {
   plm::EncoderInput in;
   in.input_ids = text.input_ids;
   in.attention_mask = text.attention_mask;
   in.output_hidden_states = all_hidden_states;
   plm::PrefixKV prefix;
   if (opt_.prompt.fusion == Fusion::Layerwise) {
-    prefix = plm::PrefixKV::from_layerwise(prompts(q), plm_->config().num_attention_heads);
+    prefix = plm::PrefixKV::from_layerwise(prompts, plm_->config().num_attention_heads);
     in.prefix = &prefix;
   } else if (opt_.prompt.fusion == Fusion::Input) {
-    in.input_prompts = prompts(q);
+    in.input_prompts = prompts;
   }
   return plm_->encode(in);
 }

@@ -48,6 +48,8 @@ class ClickPromptModelImpl : public torch::nn::Module {
   FusedLogits logits(const torch::Tensor& ids, const TextBatch& text, bool shuffled_prompts = false);
   // The PLM output for `text` with prompts from q (none when fusion is none).
   plm::EncoderOutput encode(const torch::Tensor& q, const TextBatch& text, bool all_hidden_states);
+  // The same with the generator's output already at hand (prompts(q); undefined when fusion is none).
+  plm::EncoderOutput encode_prompted(const torch::Tensor& prompts, const TextBatch& text, bool all_hidden_states);
   // The generator's output for q: layer-wise [B, L, 2, K, d], input [B, K, d].
   // Throws when fusion is none.
   torch::Tensor prompts(const torch::Tensor& q);

@@ -103,11 +103,10 @@ struct Parts {
   std::shared_ptr<plm::Tokenizer> tok;
 };
 
-Parts build_parts(const Setup& s, const core::Params& model_p, const RunOptions& opt) {
-  Parts parts;
-  parts.ds = load_dataset(s.spec, opt);
+// The CTR model (fresh, seeded), the PLM and its tokenizer of a stage or of a finished run.
+void build_models(const Setup& s, const ctr::FeatureInfo& features, const core::Params& model_p, Parts& parts) {
   torch::manual_seed(s.seed);
-  parts.ctr = ctr::create_model(s.model_name, parts.ds.feature_info(), model_p);
+  parts.ctr = ctr::create_model(s.model_name, features, model_p);
   plm::LoadReport report;
   parts.plm = plm::load_pretrained(s.plm_path, torch::kCPU, /*with_head=*/true, &report);
   parts.tok = plm::load_tokenizer(s.plm_path);
@@ -117,6 +116,12 @@ Parts build_parts(const Setup& s, const core::Params& model_p, const RunOptions&
                 " tokens, the model's vocabulary only " + std::to_string(cfg.vocab_size));
   spdlog::info("PLM {}: {} layers, width {}, vocabulary {} ({})", s.plm_path, cfg.num_hidden_layers, cfg.hidden_size,
                cfg.vocab_size, report.summary());
+}
+
+Parts build_parts(const Setup& s, const core::Params& model_p, const RunOptions& opt) {
+  Parts parts;
+  parts.ds = load_dataset(s.spec, opt);
+  build_models(s, parts.ds.feature_info(), model_p, parts);
   return parts;
 }
 
@@ -388,10 +393,6 @@ nlohmann::json run_finetune_ctr(const YAML::Node& config_in, const RunOptions& o
   return r;
 }
 
-}  // namespace clickprompt::train
-
-namespace clickprompt::train {
-
 LoadedClickPrompt::LoadedClickPrompt(const YAML::Node& config_in, const std::string& where,
                                      const ctr::FeatureInfo& features, const std::string& checkpoint,
                                      const std::string& device)
@@ -403,35 +404,37 @@ LoadedClickPrompt::LoadedClickPrompt(const YAML::Node& config_in, const std::str
   precision_ = core::parse_precision(train_p.get<std::string>("precision", "fp32"));
   batch_size_ = train_p.get<int64_t>("eval_batch_size", 256);
   if (batch_size_ <= 0) throw Error(where + ": train.eval_batch_size must be > 0");
-  core::Params model_p = root.child("model");
-  auto ctr_model = ctr::create_model(s.model_name, features, model_p);
   // The PLM folder gives the architecture and the tokenizer; the checkpoint overwrites every weight.
-  auto plm_model = plm::load_pretrained(s.plm_path, torch::kCPU, /*with_head=*/true);
-  tok_ = plm::load_tokenizer(s.plm_path);
-  model_ = cp::ClickPromptModel(ctr_model, plm_model, s.cp);
+  Parts parts;
+  build_models(s, features, root.child("model"), parts);
+  tok_ = parts.tok;
+  model_ = make_model(s, parts);
   load_module(*model_, checkpoint);
   model_->to(device_);
   model_->eval();
 }
 
-cp::TextBatch LoadedClickPrompt::text_batch(const TextViews& views, const torch::Tensor& codes, const int64_t* rows,
-                                            int64_t n) const {
-  auto [ids, mask] = views.batch(codes, rows, n);
+cp::TextBatch LoadedClickPrompt::text_batch(const TextViews& views, const torch::Tensor& codes, int64_t begin,
+                                            int64_t end) const {
+  std::vector<int64_t> rows(static_cast<size_t>(end - begin));
+  std::iota(rows.begin(), rows.end(), begin);
+  auto [ids, mask] = views.batch(codes, rows.data(), end - begin);
   return {ids.to(device_), mask.to(device_)};
 }
 
 cp::FusedLogits LoadedClickPrompt::score(const torch::Tensor& ids, const std::vector<data::FieldMeta>& fields,
-                                         const torch::Tensor& codes_in, bool shuffled_prompts) {
+                                         const torch::Tensor& codes, bool shuffled_prompts) {
+  return score(ids, TextViews(fields, tok_), codes.to(torch::kInt32).contiguous(), shuffled_prompts);
+}
+
+cp::FusedLogits LoadedClickPrompt::score(const torch::Tensor& ids, const TextViews& views, const torch::Tensor& codes,
+                                         bool shuffled_prompts) {
   torch::NoGradGuard ng;
-  TextViews views(fields, tok_);
-  auto codes = codes_in.to(torch::kInt32).contiguous();
   const int64_t n = ids.size(0);
-  std::vector<int64_t> rows(static_cast<size_t>(n));
-  std::iota(rows.begin(), rows.end(), int64_t{0});
   std::vector<torch::Tensor> fused, y_ctr, y_plm;
   for (int64_t s = 0; s < n; s += batch_size_) {
     const int64_t e = std::min(n, s + batch_size_);
-    auto text = text_batch(views, codes, rows.data() + s, e - s);
+    auto text = text_batch(views, codes, s, e);
     core::AutocastGuard ac(precision_, device_);
     auto y = model_->logits(ids.slice(0, s, e).to(device_, torch::kInt64), text, shuffled_prompts);
     fused.push_back(y.fused.to(torch::kCPU, torch::kFloat32));
@@ -453,8 +456,10 @@ double token_mean(const torch::Tensor& x, const torch::Tensor& mask) {
 nlohmann::json LoadedClickPrompt::inspect(const torch::Tensor& ids, const std::vector<data::FieldMeta>& fields,
                                           const torch::Tensor& codes_in, const torch::Tensor& labels_t,
                                           int64_t attention_rows) {
+  const TextViews views(fields, tok_);
+  const auto codes = codes_in.to(torch::kInt32).contiguous();
   auto labels = to_float_vector(labels_t);
-  auto y = score(ids, fields, codes_in);
+  auto y = score(ids, views, codes);
   const auto fusion = model_->options().prompt.fusion;
   auto auc_of = [&](const torch::Tensor& logit) { return metrics::auc(to_float_vector(logit), labels); };
   auto probs = to_float_vector(torch::sigmoid(y.fused));
@@ -465,7 +470,7 @@ nlohmann::json LoadedClickPrompt::inspect(const torch::Tensor& ids, const std::v
                    {"ctr_branch_auc", auc_of(y.ctr)},
                    {"plm_branch_auc", auc_of(y.plm)}};
   if (fusion != cp::Fusion::None) {
-    auto ys = score(ids, fields, codes_in, /*shuffled_prompts=*/true);
+    auto ys = score(ids, views, codes, /*shuffled_prompts=*/true);
     j["shuffled_prompts"] = {{"fused_auc", auc_of(ys.fused)}, {"plm_branch_auc", auc_of(ys.plm)}};
   }
   nlohmann::json sweep = nlohmann::json::array();
@@ -480,10 +485,6 @@ nlohmann::json LoadedClickPrompt::inspect(const torch::Tensor& ids, const std::v
   // Per layer, in float32, on the first rows: layer l's input is hidden_states[l].
   torch::NoGradGuard ng;
   const int64_t n = std::min<int64_t>(ids.size(0), attention_rows);
-  TextViews views(fields, tok_);
-  auto codes = codes_in.to(torch::kInt32).contiguous();
-  std::vector<int64_t> rows(static_cast<size_t>(n));
-  std::iota(rows.begin(), rows.end(), int64_t{0});
   const auto& cfg = model_->plm()->config();
   const int64_t L = cfg.num_hidden_layers, heads = cfg.num_attention_heads, hd = cfg.hidden_size / heads;
   enum { PK, TK, PV, TV, MASS, POUT, TOUT, STATS };
@@ -491,10 +492,11 @@ nlohmann::json LoadedClickPrompt::inspect(const torch::Tensor& ids, const std::v
   int64_t batches = 0;
   for (int64_t s = 0; s < n; s += batch_size_, ++batches) {
     const int64_t e = std::min(n, s + batch_size_);
-    auto text = text_batch(views, codes, rows.data() + s, e - s);
+    auto text = text_batch(views, codes, s, e);
     auto q = model_->ctr().representation(ids.slice(0, s, e).to(device_, torch::kInt64));
-    auto prefix = plm::PrefixKV::from_layerwise(model_->prompts(q), heads);
-    auto out = model_->encode(q, text, /*all_hidden_states=*/true);
+    auto prompts = model_->prompts(q);
+    auto prefix = plm::PrefixKV::from_layerwise(prompts, heads);
+    auto out = model_->encode_prompted(prompts, text, /*all_hidden_states=*/true);
     const auto& mask = text.attention_mask;
     const int64_t B = mask.size(0), T = mask.size(1), K = prefix.length();
     auto key_bias = (1.0 - mask.to(torch::kFloat)).mul(-1e30).view({B, 1, 1, T});
@@ -509,11 +511,10 @@ nlohmann::json LoadedClickPrompt::inspect(const torch::Tensor& ids, const std::v
       scores = scores + torch::cat({torch::zeros({B, 1, 1, K}, scores.options()), key_bias}, 3);
       auto p = torch::softmax(scores, -1);
       auto p_prompt = p.slice(-1, 0, K), p_text = p.slice(-1, K);
-      auto all_rows = torch::ones({B, K}, mask.options());
       auto& acc = sum[static_cast<size_t>(l)];
-      acc[PK] += token_mean(pk.norm(2, -1), all_rows);
+      acc[PK] += pk.norm(2, -1).mean().item<double>();
       acc[TK] += token_mean(tk.norm(2, -1), mask);
-      acc[PV] += token_mean(pv.norm(2, -1), all_rows);
+      acc[PV] += pv.norm(2, -1).mean().item<double>();
       acc[TV] += token_mean(tv.norm(2, -1), mask);
       acc[MASS] += token_mean(p_prompt.sum(-1), mask);
       acc[POUT] += token_mean(torch::matmul(p_prompt, pv).norm(2, -1), mask);

@@ -70,7 +70,10 @@ class LoadedClickPrompt {
   cp::ClickPromptModel& model() { return model_; }
 
  private:
-  cp::TextBatch text_batch(const TextViews& views, const torch::Tensor& codes, const int64_t* rows, int64_t n) const;
+  cp::FusedLogits score(const torch::Tensor& ids, const TextViews& views, const torch::Tensor& codes,
+                        bool shuffled_prompts = false);
+  // Rows [begin, end) of codes as a text batch on the device.
+  cp::TextBatch text_batch(const TextViews& views, const torch::Tensor& codes, int64_t begin, int64_t end) const;
   cp::ClickPromptModel model_{nullptr};
   std::shared_ptr<const plm::Tokenizer> tok_;
   core::Precision precision_;
