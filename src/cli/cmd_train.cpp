@@ -125,7 +125,9 @@ void add_train_commands(CLI::App& app, Common& common) {
   insp->add_option("--split", a->split, "train | valid | test")->capture_default_str();
   insp->add_option("--data", a->data, "Dataset spec (default: the run's)");
   insp->add_option("--rows", ia->rows, "Score the first N rows of the split (0 = all)")->capture_default_str();
-  insp->add_option("--attention-rows", ia->attention_rows, "Rows for the per-layer statistics")->capture_default_str();
+  insp->add_option("--attention-rows", ia->attention_rows, "Rows for the per-layer statistics")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   insp->add_option("--device", a->device, "cpu | cuda | cuda:N");
   insp->add_option("--cache-dir", a->cache_dir, "Data cache root")->capture_default_str();
   insp->callback([a, ia, &common] {

@@ -60,10 +60,10 @@ torch::Tensor ClickPromptModelImpl::mlm_loss(const torch::Tensor& ids, const Tex
   return plm::mlm_loss(plm_, encode(q, text, false).last_hidden_state, labels);
 }
 
-FusedLogits ClickPromptModelImpl::logits(const torch::Tensor& ids, const TextBatch& text, bool shuffled_prompts) {
+FusedLogits ClickPromptModelImpl::logits(const torch::Tensor& ids, const TextBatch& text, const torch::Tensor& prompt_ids) {
   auto q = ctr_->representation(ids);
   const bool all = opt_.pooling == plm::Pooling::FirstLastMean || opt_.pooling == plm::Pooling::TopTwoMean;
-  auto out = encode(shuffled_prompts ? q.roll(1, 0) : q, text, all);
+  auto out = encode(prompt_ids.defined() ? ctr_->representation(prompt_ids) : q, text, all);
   auto y_plm = plm_head_->forward(plm::pool(out, text.attention_mask, opt_.pooling)).squeeze(1);
   auto y_ctr = ctr_->logit(q);
   auto a = alpha();

@@ -43,9 +43,9 @@ class ClickPromptModelImpl : public torch::nn::Module {
   // Fused CTR logit [B] (fine-tuning with the PLM).
   torch::Tensor logit(const torch::Tensor& ids, const TextBatch& text) { return logits(ids, text).fused; }
   // The same with the CTR branch (y_ctr = ctr.logit(q)) and the PLM branch (y_plm).
-  // shuffled_prompts (a diagnostic): row i's PLM gets the prompts of row i - 1
-  // of the batch (cyclically), so y_plm sees its own text with another sample's ids.
-  FusedLogits logits(const torch::Tensor& ids, const TextBatch& text, bool shuffled_prompts = false);
+  // prompt_ids (a diagnostic; undefined: ids): the prompts come from these rows'
+  // ids instead, so y_plm sees its own text with another sample's prompts.
+  FusedLogits logits(const torch::Tensor& ids, const TextBatch& text, const torch::Tensor& prompt_ids = {});
   // The PLM output for `text` with prompts from q (none when fusion is none).
   plm::EncoderOutput encode(const torch::Tensor& q, const TextBatch& text, bool all_hidden_states);
   // The same with the generator's output already at hand (prompts(q); undefined when fusion is none).

@@ -128,8 +128,13 @@ TransformerLayerImpl::TransformerLayerImpl(const HfConfig& cfg)
   hidden_dropout_ = register_module("hidden_dropout", core::Dropout(cfg.hidden_dropout_prob));
 }
 
-torch::Tensor TransformerLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& mask_bias,
-                                            const torch::Tensor& prefix_k, const torch::Tensor& prefix_v) {
+torch::Tensor attention_bias(const torch::Tensor& key_mask) {
+  auto bias = (1.0 - key_mask.to(torch::kFloat)) * std::numeric_limits<float>::lowest();
+  return bias.view({key_mask.size(0), 1, 1, key_mask.size(1)});
+}
+
+LayerAttention TransformerLayerImpl::attention(const torch::Tensor& x, const torch::Tensor& mask_bias,
+                                               const torch::Tensor& prefix_k, const torch::Tensor& prefix_v) {
   const int64_t B = x.size(0), L = x.size(1), H = heads_ * head_dim_;
   // Token-major 2-D activations: every projection is one addmm with the bias
   // fused (a 3-D linear is matmul + a separate bias add, slow under bf16), and
@@ -147,8 +152,16 @@ torch::Tensor TransformerLayerImpl::forward(const torch::Tensor& x, const torch:
   }
   auto scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(head_dim_));
   scores = scores + mask_bias;
-  auto probs = attn_dropout_(torch::softmax(scores, -1));
-  auto ctx = torch::matmul(probs.to(v.scalar_type()), v).transpose(1, 2).reshape({B * L, H});
+  return {k, v, torch::softmax(scores, -1)};
+}
+
+torch::Tensor TransformerLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& mask_bias,
+                                            const torch::Tensor& prefix_k, const torch::Tensor& prefix_v) {
+  const int64_t B = x.size(0), L = x.size(1), H = heads_ * head_dim_;
+  auto att = attention(x, mask_bias, prefix_k, prefix_v);
+  auto probs = attn_dropout_(att.probs);
+  auto ctx = torch::matmul(probs.to(att.values.scalar_type()), att.values).transpose(1, 2).reshape({B * L, H});
+  auto x2 = x.reshape({B * L, H});
   auto a = ln(attn_ln_, hidden_dropout_(attn_out_(ctx)) + x2);
   auto h = activation(act_, inter_(a));
   return ln(out_ln_, hidden_dropout_(out_(h)) + a).view({B, L, H});
@@ -233,8 +246,7 @@ EncoderOutput EncoderImpl::forward(const EncoderInput& in) {
 
   auto x = embeddings_->forward(embeds, positions, full_types);
   auto full_mask = K > 0 ? torch::cat({torch::ones({B, K}, long_opt), ext_mask}, 1) : ext_mask;
-  auto bias = (1.0 - full_mask.to(torch::kFloat)) * std::numeric_limits<float>::lowest();
-  bias = bias.view({B, 1, 1, K + Kp + L});
+  auto bias = attention_bias(full_mask);
 
   EncoderOutput out;
   auto text = [&](const torch::Tensor& h) { return Kp > 0 ? h.slice(1, Kp) : h; };

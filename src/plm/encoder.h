@@ -50,6 +50,15 @@ struct EncoderOutput {
   torch::Tensor attention_mask;              // [B, L] the text mask (for pooling)
 };
 
+// Additive attention bias [B, 1, 1, S] for a key mask [B, S] (1 attend, 0 padding).
+torch::Tensor attention_bias(const torch::Tensor& key_mask);
+
+// One layer's self-attention before dropout: keys and values [B, heads, K+L, hd]
+// (the K prefix slots first), probabilities [B, heads, L, K+L].
+struct LayerAttention {
+  torch::Tensor keys, values, probs;
+};
+
 // Position ids HF uses with `past_length` cached/prefix positions:
 // RoBERTa: (cumsum(ids != pad) + past) * (ids != pad) + pad; BERT: arange(past, past + L).
 torch::Tensor make_position_ids(const HfConfig& cfg, const torch::Tensor& input_ids, int64_t past_length);
@@ -70,6 +79,9 @@ struct TransformerLayerImpl : torch::nn::Module {
   // mask_bias [B, 1, 1, K+L]; prefix_k/v [B, heads, K, hd] or undefined.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask_bias, const torch::Tensor& prefix_k,
                         const torch::Tensor& prefix_v);
+  // The attention part of forward (x [B, L, H]), for diagnostics (clickprompt inspect).
+  LayerAttention attention(const torch::Tensor& x, const torch::Tensor& mask_bias, const torch::Tensor& prefix_k,
+                           const torch::Tensor& prefix_v);
   torch::nn::Linear query_{nullptr}, key_{nullptr}, value_{nullptr}, attn_out_{nullptr}, inter_{nullptr}, out_{nullptr};
   torch::nn::LayerNorm attn_ln_{nullptr}, out_ln_{nullptr};
   core::Dropout attn_dropout_{nullptr}, hidden_dropout_{nullptr};

@@ -402,6 +402,10 @@ LoadedClickPrompt::LoadedClickPrompt(const YAML::Node& config_in, const std::str
   Setup s = read_setup(root);
   core::Params train_p = root.child("train");
   precision_ = core::parse_precision(train_p.get<std::string>("precision", "fp32"));
+  if (precision_ == core::Precision::Float16 && !device_.is_cuda()) {
+    spdlog::warn("{}: the run was trained in fp16, which needs CUDA; scoring in fp32 on {}", where, device_.str());
+    precision_ = core::Precision::Float32;
+  }
   batch_size_ = train_p.get<int64_t>("eval_batch_size", 256);
   if (batch_size_ <= 0) throw Error(where + ": train.eval_batch_size must be > 0");
   // The PLM folder gives the architecture and the tokenizer; the checkpoint overwrites every weight.
@@ -423,12 +427,12 @@ cp::TextBatch LoadedClickPrompt::text_batch(const TextViews& views, const torch:
 }
 
 cp::FusedLogits LoadedClickPrompt::score(const torch::Tensor& ids, const std::vector<data::FieldMeta>& fields,
-                                         const torch::Tensor& codes, bool shuffled_prompts) {
-  return score(ids, TextViews(fields, tok_), codes.to(torch::kInt32).contiguous(), shuffled_prompts);
+                                         const torch::Tensor& codes) {
+  return score(ids, TextViews(fields, tok_), codes.to(torch::kInt32).contiguous());
 }
 
 cp::FusedLogits LoadedClickPrompt::score(const torch::Tensor& ids, const TextViews& views, const torch::Tensor& codes,
-                                         bool shuffled_prompts) {
+                                         const torch::Tensor& prompt_ids) {
   torch::NoGradGuard ng;
   const int64_t n = ids.size(0);
   std::vector<torch::Tensor> fused, y_ctr, y_plm;
@@ -436,7 +440,10 @@ cp::FusedLogits LoadedClickPrompt::score(const torch::Tensor& ids, const TextVie
     const int64_t e = std::min(n, s + batch_size_);
     auto text = text_batch(views, codes, s, e);
     core::AutocastGuard ac(precision_, device_);
-    auto y = model_->logits(ids.slice(0, s, e).to(device_, torch::kInt64), text, shuffled_prompts);
+    auto on_device = [&](const torch::Tensor& t) {
+      return t.defined() ? t.slice(0, s, e).to(device_, torch::kInt64) : torch::Tensor();
+    };
+    auto y = model_->logits(on_device(ids), text, on_device(prompt_ids));
     fused.push_back(y.fused.to(torch::kCPU, torch::kFloat32));
     y_ctr.push_back(y.ctr.to(torch::kCPU, torch::kFloat32));
     y_plm.push_back(y.plm.to(torch::kCPU, torch::kFloat32));
@@ -446,31 +453,33 @@ cp::FusedLogits LoadedClickPrompt::score(const torch::Tensor& ids, const TextVie
 }
 
 namespace {
-// Masked mean of x [B, heads, L] over the real tokens (mask [B, L]) and the heads.
-double token_mean(const torch::Tensor& x, const torch::Tensor& mask) {
-  auto m = mask.to(x.scalar_type()).unsqueeze(1).expand_as(x);
-  return ((x * m).sum() / m.sum()).item<double>();
+// Sum of x [B, heads, L] over the real tokens (mask [B, L]), averaged over the heads.
+double token_sum(const torch::Tensor& x, const torch::Tensor& mask) {
+  return (x * mask.to(x.scalar_type()).unsqueeze(1)).sum().item<double>() / static_cast<double>(x.size(1));
 }
 }  // namespace
 
 nlohmann::json LoadedClickPrompt::inspect(const torch::Tensor& ids, const std::vector<data::FieldMeta>& fields,
                                           const torch::Tensor& codes_in, const torch::Tensor& labels_t,
                                           int64_t attention_rows) {
+  if (attention_rows <= 0) throw Error("inspect: attention_rows must be > 0, got " + std::to_string(attention_rows));
   const TextViews views(fields, tok_);
   const auto codes = codes_in.to(torch::kInt32).contiguous();
   auto labels = to_float_vector(labels_t);
   auto y = score(ids, views, codes);
   const auto fusion = model_->options().prompt.fusion;
+  const int64_t rows = ids.size(0);
   auto auc_of = [&](const torch::Tensor& logit) { return metrics::auc(to_float_vector(logit), labels); };
   auto probs = to_float_vector(torch::sigmoid(y.fused));
-  nlohmann::json j{{"rows", ids.size(0)},
+  nlohmann::json j{{"rows", rows},
                    {"fusion", cp::fusion_name(fusion)},
                    {"alpha", model_->alpha().item<double>()},
                    {"fused", {{"auc", metrics::auc(probs, labels)}, {"logloss", metrics::logloss(probs, labels)}}},
                    {"ctr_branch_auc", auc_of(y.ctr)},
                    {"plm_branch_auc", auc_of(y.plm)}};
-  if (fusion != cp::Fusion::None) {
-    auto ys = score(ids, views, codes, /*shuffled_prompts=*/true);
+  if (fusion != cp::Fusion::None && rows >= 2) {
+    // Half the split away: never the row itself, and far from it in a time-ordered split.
+    auto ys = score(ids, views, codes, ids.roll(rows / 2, 0));
     j["shuffled_prompts"] = {{"fused_auc", auc_of(ys.fused)}, {"plm_branch_auc", auc_of(ys.plm)}};
   }
   nlohmann::json sweep = nlohmann::json::array();
@@ -482,56 +491,53 @@ nlohmann::json LoadedClickPrompt::inspect(const torch::Tensor& ids, const std::v
   j["logit_std"] = {{"ctr", y.ctr.std().item<double>()}, {"plm", y.plm.std().item<double>()}};
 
   if (fusion != cp::Fusion::Layerwise) return j;
-  // Per layer, in float32, on the first rows: layer l's input is hidden_states[l].
+  // Per layer, in float32, on the first rows, with the layer's own attention
+  // code: layer l's input is hidden_states[l].
   torch::NoGradGuard ng;
-  const int64_t n = std::min<int64_t>(ids.size(0), attention_rows);
-  const auto& cfg = model_->plm()->config();
-  const int64_t L = cfg.num_hidden_layers, heads = cfg.num_attention_heads, hd = cfg.hidden_size / heads;
-  enum { PK, TK, PV, TV, MASS, POUT, TOUT, STATS };
+  const int64_t n = std::min<int64_t>(rows, attention_rows);
+  const int64_t L = model_->plm()->config().num_hidden_layers;
+  const int64_t heads = model_->plm()->config().num_attention_heads;
+  enum { PK, PV, TK, TV, MASS, POUT, TOUT, STATS };  // PK, PV: per row; the rest: per real text token
   std::vector<std::array<double, STATS>> sum(static_cast<size_t>(L), std::array<double, STATS>{});
-  int64_t batches = 0;
-  for (int64_t s = 0; s < n; s += batch_size_, ++batches) {
+  double tokens = 0;
+  for (int64_t s = 0; s < n; s += batch_size_) {
     const int64_t e = std::min(n, s + batch_size_);
     auto text = text_batch(views, codes, s, e);
-    auto q = model_->ctr().representation(ids.slice(0, s, e).to(device_, torch::kInt64));
-    auto prompts = model_->prompts(q);
+    auto prompts = model_->prompts(model_->ctr().representation(ids.slice(0, s, e).to(device_, torch::kInt64)));
     auto prefix = plm::PrefixKV::from_layerwise(prompts, heads);
     auto out = model_->encode_prompted(prompts, text, /*all_hidden_states=*/true);
     const auto& mask = text.attention_mask;
-    const int64_t B = mask.size(0), T = mask.size(1), K = prefix.length();
-    auto key_bias = (1.0 - mask.to(torch::kFloat)).mul(-1e30).view({B, 1, 1, T});
+    const int64_t B = mask.size(0), K = prefix.length();
+    auto bias = plm::attention_bias(torch::cat({torch::ones({B, K}, mask.options()), mask}, 1));
+    tokens += mask.sum().item<double>();
     for (int64_t l = 0; l < L; ++l) {
       auto& layer = *model_->plm()->encoder_->layers_[static_cast<size_t>(l)]->as<plm::TransformerLayerImpl>();
-      const auto& h = out.hidden_states[static_cast<size_t>(l)];
-      auto split = [&](const torch::Tensor& t) { return t.view({B, T, heads, hd}).transpose(1, 2); };
-      auto tq = split(layer.query_(h)), tk = split(layer.key_(h)), tv = split(layer.value_(h));
-      const auto& pk = prefix.keys[static_cast<size_t>(l)];
-      const auto& pv = prefix.values[static_cast<size_t>(l)];
-      auto scores = torch::matmul(tq, torch::cat({pk, tk}, 2).transpose(-1, -2)) / std::sqrt(static_cast<double>(hd));
-      scores = scores + torch::cat({torch::zeros({B, 1, 1, K}, scores.options()), key_bias}, 3);
-      auto p = torch::softmax(scores, -1);
-      auto p_prompt = p.slice(-1, 0, K), p_text = p.slice(-1, K);
-      auto& acc = sum[static_cast<size_t>(l)];
-      acc[PK] += pk.norm(2, -1).mean().item<double>();
-      acc[TK] += token_mean(tk.norm(2, -1), mask);
-      acc[PV] += pv.norm(2, -1).mean().item<double>();
-      acc[TV] += token_mean(tv.norm(2, -1), mask);
-      acc[MASS] += token_mean(p_prompt.sum(-1), mask);
-      acc[POUT] += token_mean(torch::matmul(p_prompt, pv).norm(2, -1), mask);
-      acc[TOUT] += token_mean(torch::matmul(p_text, tv).norm(2, -1), mask);
+      const auto lu = static_cast<size_t>(l);
+      auto att = layer.attention(out.hidden_states[lu], bias, prefix.keys[lu], prefix.values[lu]);
+      auto keys = att.keys.norm(2, -1), values = att.values.norm(2, -1);  // [B, heads, K+T]
+      auto p_prompt = att.probs.slice(-1, 0, K), p_text = att.probs.slice(-1, K);
+      auto& acc = sum[lu];
+      acc[PK] += keys.slice(-1, 0, K).mean({1, 2}).sum().item<double>();
+      acc[PV] += values.slice(-1, 0, K).mean({1, 2}).sum().item<double>();
+      acc[TK] += token_sum(keys.slice(-1, K), mask);
+      acc[TV] += token_sum(values.slice(-1, K), mask);
+      acc[MASS] += token_sum(p_prompt.sum(-1), mask);
+      acc[POUT] += token_sum(torch::matmul(p_prompt, att.values.slice(2, 0, K)).norm(2, -1), mask);
+      acc[TOUT] += token_sum(torch::matmul(p_text, att.values.slice(2, K)).norm(2, -1), mask);
     }
   }
   nlohmann::json layers = nlohmann::json::array();
   for (int64_t l = 0; l < L; ++l) {
-    auto m = [&](int k) { return batches ? sum[static_cast<size_t>(l)][k] / static_cast<double>(batches) : 0.0; };
+    const auto& acc = sum[static_cast<size_t>(l)];
+    auto per_token = [&](int k) { return acc[k] / tokens; };
     layers.push_back({{"layer", l},
-                      {"prompt_key_norm", m(PK)},
-                      {"text_key_norm", m(TK)},
-                      {"prompt_value_norm", m(PV)},
-                      {"text_value_norm", m(TV)},
-                      {"attention_on_prompts", m(MASS)},
-                      {"prompt_output_norm", m(POUT)},
-                      {"text_output_norm", m(TOUT)}});
+                      {"prompt_key_norm", acc[PK] / static_cast<double>(n)},
+                      {"text_key_norm", per_token(TK)},
+                      {"prompt_value_norm", acc[PV] / static_cast<double>(n)},
+                      {"text_value_norm", per_token(TV)},
+                      {"attention_on_prompts", per_token(MASS)},
+                      {"prompt_output_norm", per_token(POUT)},
+                      {"text_output_norm", per_token(TOUT)}});
   }
   j["attention_rows"] = n;
   j["layers"] = layers;

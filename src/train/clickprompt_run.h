@@ -55,23 +55,26 @@ class LoadedClickPrompt {
                     const std::string& checkpoint, const std::string& device);
   // Fused logit and both branches, each float32 [n] on the CPU, of ids [n, F]
   // (global ids) whose text views come from codes [n, F] (int32) into `fields`'
-  // dictionaries. shuffled_prompts: see ClickPromptModelImpl::logits.
+  // dictionaries.
   cp::FusedLogits score(const torch::Tensor& ids, const std::vector<data::FieldMeta>& fields,
-                        const torch::Tensor& codes, bool shuffled_prompts = false);
+                        const torch::Tensor& codes);
   // Why the fused score ranks as it does (docs/clickprompt.md): test metrics of
-  // the fused score, each branch alone, the PLM branch with shuffled prompts,
-  // the fused AUC over a in 0, 0.1, ..., 1; and per PLM layer (layer-wise
-  // prompts, the first `attention_rows` rows, float32): the mean L2 norm of the
+  // the fused score, each branch alone, the PLM branch with shuffled prompts
+  // (row i's prompts from row i + n/2, cyclically: always another row), the
+  // fused AUC over a in 0, 0.1, ..., 1; and per PLM layer (layer-wise prompts,
+  // the first `attention_rows` (> 0) rows, float32): the mean L2 norm of the
   // prompt keys/values against the text tokens' (per head), the attention mass
   // text tokens put on the prompts, and the norm of what the prompts add to the
-  // attention output against what the text adds.
+  // attention output against what the text adds (means over rows and over real
+  // text tokens, whatever the batch size).
   nlohmann::json inspect(const torch::Tensor& ids, const std::vector<data::FieldMeta>& fields,
                          const torch::Tensor& codes, const torch::Tensor& labels, int64_t attention_rows = 4096);
   cp::ClickPromptModel& model() { return model_; }
 
  private:
+  // prompt_ids: see ClickPromptModelImpl::logits.
   cp::FusedLogits score(const torch::Tensor& ids, const TextViews& views, const torch::Tensor& codes,
-                        bool shuffled_prompts = false);
+                        const torch::Tensor& prompt_ids = {});
   // Rows [begin, end) of codes as a text batch on the device.
   cp::TextBatch text_batch(const TextViews& views, const torch::Tensor& codes, int64_t begin, int64_t end) const;
   cp::ClickPromptModel model_{nullptr};

@@ -9,6 +9,7 @@
 #include "core/io.h"
 #include "core/params.h"
 #include "core/runtime.h"
+#include "core/strings.h"
 #include "ctr/registry.h"
 #include "data/reader.h"
 #include "metrics/metrics.h"
@@ -205,10 +206,21 @@ std::vector<float> score(const LoadedRun& run, const std::vector<data::FieldMeta
   }
   return scores;
 }
+
+// The data set must have the run's fields, in the run's order (ids are positional).
+void check_fields(const LoadedRun& run, const data::Dataset& ds) {
+  auto names = [](const std::vector<data::FieldMeta>& fields) {
+    std::vector<std::string> n;
+    for (const auto& f : fields) n.push_back(f.name);
+    return core::join(n, ", ");
+  };
+  if (names(ds.fields) != names(run.fields))
+    throw Error("the data set's fields (" + names(ds.fields) + ") differ from the run's (" + names(run.fields) + ")");
+}
 }  // namespace
 
 nlohmann::json evaluate_run(const LoadedRun& run, const data::Dataset& ds, const std::string& split) {
-  if (ds.fields.size() != run.fields.size()) throw Error("the data set's fields differ from the run's");
+  check_fields(run, ds);
   const auto& s = ds.split(split);
   auto probs = score(run, ds.fields, s.codes.contiguous(), 8192);
   auto labels = to_float_vector(s.labels);
@@ -220,7 +232,7 @@ nlohmann::json inspect_run(const LoadedRun& run, const data::Dataset& ds, const 
                            int64_t attention_rows) {
   if (!run.clickprompt)
     throw Error("inspect needs a ClickPrompt run with the PLM (train --mode with-plm); this run is a CTR model alone");
-  if (ds.fields.size() != run.fields.size()) throw Error("the data set's fields differ from the run's");
+  check_fields(run, ds);
   const auto& s = ds.split(split);
   const int64_t n = max_rows > 0 ? std::min(max_rows, s.rows) : s.rows;
   auto codes = s.codes.slice(0, 0, n).contiguous();

@@ -29,6 +29,16 @@ MaskedLm make(const std::string& type) {
   return m;
 }
 
+// `m` on padded ids with a layer-wise prefix, no gradients.
+EncoderOutput encode_prefixed(MaskedLm& m, const torch::Tensor& ids, const torch::Tensor& mask, const PrefixKV& prefix) {
+  EncoderInput in;
+  in.input_ids = ids;
+  in.attention_mask = mask;
+  in.prefix = &prefix;
+  torch::NoGradGuard ng;
+  return m->encode(in);
+}
+
 }  // namespace
 
 TEST(Encoder, PrefixLayoutsAgree) {
@@ -55,12 +65,7 @@ TEST(Encoder, PrefixPositionRules) {
     auto mask = torch::tensor({1, 1, 1, 0}, torch::kLong).view({1, 4});
     auto prefix = PrefixKV::from_prompts(torch::randn({1, 2, 2 * cfg.num_hidden_layers * cfg.hidden_size}),
                                          cfg.num_hidden_layers, cfg.num_attention_heads);
-    EncoderInput in;
-    in.input_ids = ids;
-    in.attention_mask = mask;
-    in.prefix = &prefix;
-    torch::NoGradGuard ng;
-    auto out = m->encode(in);
+    auto out = encode_prefixed(m, ids, mask, prefix);
     std::vector<int64_t> expect = type == "roberta" ? std::vector<int64_t>{4, 5, 6, 1} : std::vector<int64_t>{2, 3, 4, 5};
     EXPECT_TRUE(torch::equal(out.position_ids, torch::tensor(expect, torch::kLong).view({1, 4}))) << type;
   }
@@ -80,6 +85,34 @@ TEST(Encoder, PaddingDoesNotChangeRealTokens) {
   // Masked mean ignores the padding.
   EXPECT_TRUE(torch::allclose(pool(oa, torch::ones({1, 4}, torch::kLong), Pooling::Mean),
                               pool(ob, b.attention_mask, Pooling::Mean), 1e-5, 1e-5));
+}
+
+// LayerAttention (what `clickprompt inspect` reads): layer l run on hidden_states[l]
+// gives hidden_states[l + 1]; prefix keys come first; padded keys get no attention.
+TEST(Encoder, LayerAttentionIsTheLayersOwn) {
+  auto m = make("roberta");
+  const auto& cfg = m->config();
+  const int64_t B = 2, K = 3, N = cfg.num_hidden_layers;
+  auto ids = torch::tensor(std::vector<int64_t>{0, 9, 14, 2, 0, 11, 2, cfg.pad_token_id}, torch::kLong).view({B, 4});
+  auto mask = torch::tensor({1, 1, 1, 1, 1, 1, 1, 0}, torch::kLong).view({B, 4});
+  auto prefix = PrefixKV::from_prompts(torch::randn({B, K, 2 * N * cfg.hidden_size}), N, cfg.num_attention_heads);
+  auto out = encode_prefixed(m, ids, mask, prefix);
+  torch::NoGradGuard ng;
+  ASSERT_EQ(static_cast<int64_t>(out.hidden_states.size()), N + 1);
+  auto bias = attention_bias(torch::cat({torch::ones({B, K}, torch::kLong), mask}, 1));
+  for (int64_t l = 0; l < N; ++l) {
+    auto& layer = *m->encoder_->layers_[static_cast<size_t>(l)]->as<TransformerLayerImpl>();
+    const auto& h = out.hidden_states[static_cast<size_t>(l)];
+    auto next = layer.forward(h, bias, prefix.keys[l], prefix.values[l]);
+    EXPECT_TRUE(torch::allclose(next, out.hidden_states[static_cast<size_t>(l + 1)], 1e-5, 1e-5)) << l;
+    auto att = layer.attention(h, bias, prefix.keys[l], prefix.values[l]);
+    ASSERT_EQ(att.probs.sizes(), (std::vector<int64_t>{B, cfg.num_attention_heads, 4, K + 4}));
+    EXPECT_TRUE(torch::equal(att.keys.slice(2, 0, K), prefix.keys[l]));
+    EXPECT_TRUE(torch::equal(att.values.slice(2, 0, K), prefix.values[l]));
+    EXPECT_TRUE(torch::allclose(att.probs.sum(-1), torch::ones({B, cfg.num_attention_heads, 4}), 1e-5, 1e-5));
+    EXPECT_EQ(att.probs.select(0, 1).select(-1, K + 3).abs().max().item<float>(), 0.0f) << l;
+    EXPECT_GT(att.probs.slice(-1, 0, K).sum().item<float>(), 0.0f) << l;
+  }
 }
 
 TEST(Encoder, InputLayerPromptsArePrependedAndAttended) {

@@ -6,6 +6,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <nlohmann/json.hpp>
+#include <filesystem>
 #include <sstream>
 
 #include "core/error.h"
@@ -167,6 +168,21 @@ TEST(ClickPromptRun, PaMlmThenBothFineTuningModes) {
                             "prompt_output_norm", "text_output_norm"})
         EXPECT_GT(l[k].get<double>(), 0.0) << k;
     }
+    // How the rows are batched changes nothing: padding is masked, the means are per row and
+    // per real token, and the shuffled prompts come from the whole split, not the batch.
+    std::filesystem::copy(w.dir.file("with"), w.dir.file("with-b7"), std::filesystem::copy_options::recursive);
+    auto cfg = core::load_yaml(w.dir.file("with-b7/config.yaml"));
+    cfg["train"]["eval_batch_size"] = 7;
+    core::atomic_write_string(w.dir.file("with-b7/config.yaml"), YAML::Dump(cfg) + "\n");
+    auto in7 = train::inspect_run(train::load_run(w.dir.file("with-b7")), ds, "test", 0, 200);
+    EXPECT_NEAR(in7["fused"]["auc"].get<double>(), in["fused"]["auc"].get<double>(), 1e-4);  // float noise of padding
+    EXPECT_NEAR(in7["shuffled_prompts"]["plm_branch_auc"].get<double>(),
+                in["shuffled_prompts"]["plm_branch_auc"].get<double>(), 1e-4);
+    for (size_t l = 0; l < in["layers"].size(); ++l)
+      for (const auto& [k, v] : in["layers"][l].items())
+        EXPECT_NEAR(in7["layers"][l][k].get<double>(), v.get<double>(), 1e-4 * (1 + std::abs(v.get<double>())))
+            << "layer " << l << " " << k;
+    EXPECT_THROW(train::inspect_run(run, ds, "test", 0, 0), Error);
   }
 
   opt = w.opt("without");
@@ -178,6 +194,10 @@ TEST(ClickPromptRun, PaMlmThenBothFineTuningModes) {
   auto ds = data::prepare_dataset(run.spec, {w.dir.file("cache"), false});
   auto ev = train::evaluate_run(run, ds, "test");
   EXPECT_NEAR(ev["auc"].get<double>(), without["test_auc"].get<double>(), 1e-6);
+  auto renamed = ds;  // the ids are positional: a field of another name is refused
+  renamed.fields[1].name += "_x";
+  EXPECT_NE(test_util::error_of([&] { train::evaluate_run(run, renamed, "test"); }).find("differ from the run's"),
+            std::string::npos);
   auto fresh = [&] {
     torch::manual_seed(3);
     YAML::Node n = w.config()["model"];
