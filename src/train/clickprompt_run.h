@@ -60,7 +60,7 @@ class LoadedClickPrompt {
                         const torch::Tensor& codes);
   // Why the fused score ranks as it does (docs/clickprompt.md): test metrics of
   // the fused score, each branch alone, the PLM branch with shuffled prompts
-  // (row i's prompts from row i + n/2, cyclically: always another row), the
+  // (row i's prompts from row i - n/2, cyclically: always another row), the
   // fused AUC over a in 0, 0.1, ..., 1; and per PLM layer (layer-wise prompts,
   // the first `attention_rows` (> 0) rows, float32): the mean L2 norm of the
   // prompt keys/values against the text tokens' (per head), the attention mass
