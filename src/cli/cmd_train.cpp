@@ -140,18 +140,6 @@ void add_train_commands(CLI::App& app, Common& common) {
     std::cout << r.dump(2) << "\n";
   });
 
-  auto* pred = app.add_subcommand("predict", "Score a CSV (columns named as the run's fields) with a finished run");
-  pred->add_option("--run", a->run, "Run folder (from train)")->required();
-  pred->add_option("--input", a->input, "CSV with a header naming the fields")->required();
-  pred->add_option("--out", a->out, "Output CSV (score per row)")->required();
-  pred->add_option("--device", a->device, "cpu | cuda | cuda:N");
-  pred->callback([a, &common] {
-    setup_runtime(common);
-    auto run = train::load_run(a->run, a->device);
-    auto n = train::predict_csv(run, a->input, a->out);
-    std::cout << "scored " << n << " rows -> " << a->out << "\n";
-  });
-
   struct ExpArgs {
     std::string config;
     std::vector<std::string> sets;

@@ -12,6 +12,7 @@ struct Common {
 void add_data_commands(CLI::App& app, Common& common);
 void add_train_commands(CLI::App& app, Common& common);
 void add_plm_commands(CLI::App& app, Common& common);
+void add_serve_commands(CLI::App& app, Common& common);  // export, serve, predict
 
 // Called by every subcommand before it does work: logging, threads.
 void setup_runtime(const Common& common);

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   cli::add_data_commands(app, common);
   cli::add_train_commands(app, common);
   cli::add_plm_commands(app, common);
+  cli::add_serve_commands(app, common);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

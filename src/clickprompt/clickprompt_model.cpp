@@ -8,6 +8,19 @@
 
 namespace clickprompt::cp {
 
+ClickPromptOptions ClickPromptOptions::from(const core::Params& p) {
+  ClickPromptOptions o;
+  o.prompt.num_prompts = p.get<int64_t>("num_prompts", 5);
+  o.prompt.fusion = parse_fusion(p.get<std::string>("fusion", "layerwise"));
+  o.prompt.generator = p.get<std::string>("generator", "shared");
+  o.prompt.hidden = p.get<int64_t>("generator_hidden", 0);
+  o.pooling = plm::parse_pooling(p.get<std::string>("pooling", "avg"));
+  o.alpha = p.get<double>("alpha", 0.5);
+  o.learn_alpha = p.get<bool>("learn_alpha", false);
+  p.check_unused();
+  return o;
+}
+
 ClickPromptModelImpl::ClickPromptModelImpl(ctr::CtrModelPtr ctr, plm::MaskedLm plm, const ClickPromptOptions& opt)
     : opt_(opt), ctr_(std::move(ctr)), plm_(std::move(plm)) {
   const auto& cfg = plm_->config();

@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include "clickprompt/prompt_generator.h"
+#include "core/params.h"
 #include "ctr/ctr_model.h"
 #include "plm/encoder.h"
 
@@ -19,6 +20,10 @@ struct ClickPromptOptions {
   plm::Pooling pooling = plm::Pooling::Mean;
   double alpha = 0.5;        // weight of the CTR logit in the fused logit
   bool learn_alpha = false;  // learned: a = sigmoid(w), w initialised at logit(alpha)
+
+  // A config's `clickprompt` section: num_prompts, fusion, generator,
+  // generator_hidden, pooling, alpha, learn_alpha (unknown keys are errors).
+  static ClickPromptOptions from(const core::Params& p);
 };
 
 // The fused logit and its two parts, each [B]: fused = a * ctr + (1 - a) * plm.

@@ -175,6 +175,55 @@ void for_each_line(const std::string& path, const std::function<void(std::string
   }
 }
 
+LineReader::LineReader(const std::string& path) : path_(path) {
+  if (!file_exists(path)) throw Error("file not found: " + path);
+  gz_ = gzopen(path.c_str(), "rb");
+  if (!gz_) throw Error("cannot open " + path + ": " + std::strerror(errno));
+  gzbuffer(static_cast<gzFile>(gz_), 1 << 20);
+}
+
+LineReader::~LineReader() {
+  if (gz_) gzclose(static_cast<gzFile>(gz_));
+}
+
+bool LineReader::fill() {
+  if (eof_) return false;
+  buf_.erase(0, pos_);
+  pos_ = 0;
+  const size_t old = buf_.size(), chunk = 1 << 20;
+  buf_.resize(old + chunk);
+  int n = gzread(static_cast<gzFile>(gz_), buf_.data() + old, static_cast<unsigned>(chunk));
+  if (n < 0) {
+    int err = 0;
+    const char* msg = gzerror(static_cast<gzFile>(gz_), &err);
+    throw Error("read error in " + path_ + ": " + (msg ? msg : "unknown") + " (corrupt or truncated gzip?)");
+  }
+  buf_.resize(old + static_cast<size_t>(n));
+  if (n == 0) eof_ = true;
+  return n > 0;
+}
+
+bool LineReader::next(std::string_view& line) {
+  for (;;) {
+    size_t nl = buf_.find('\n', pos_);
+    if (nl != std::string::npos) {
+      line_.assign(buf_, pos_, nl - pos_);
+      pos_ = nl + 1;
+      break;
+    }
+    if (!fill()) {
+      if (pos_ >= buf_.size()) return false;
+      line_.assign(buf_, pos_, std::string::npos);  // last line without '\n'
+      pos_ = buf_.size();
+      break;
+    }
+  }
+  if (!line_.empty() && line_.back() == '\r') line_.pop_back();
+  ++line_no_;
+  line = line_;
+  return true;
+}
+
 void make_dirs(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);

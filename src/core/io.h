@@ -45,6 +45,27 @@ std::string hex64(uint64_t v);
 // Call `fn(line, line_number)` for every line (1-based; '\r' stripped); gz aware.
 void for_each_line(const std::string& path, const std::function<void(std::string_view, size_t)>& fn);
 
+// Streams a text file line by line in bounded memory, plain or gzip (zlib
+// reads both): a line is valid until the next call. '\r' before '\n' is stripped.
+class LineReader {
+ public:
+  explicit LineReader(const std::string& path);
+  ~LineReader();
+  LineReader(const LineReader&) = delete;
+  LineReader& operator=(const LineReader&) = delete;
+  bool next(std::string_view& line);
+  size_t line_number() const { return line_no_; }  // of the line last returned (1-based)
+  const std::string& path() const { return path_; }
+
+ private:
+  bool fill();
+  std::string path_;
+  void* gz_ = nullptr;  // gzFile
+  std::string buf_, line_;
+  size_t pos_ = 0, line_no_ = 0;
+  bool eof_ = false;
+};
+
 void make_dirs(const std::string& path);
 
 }  // namespace clickprompt::core

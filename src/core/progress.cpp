@@ -37,8 +37,12 @@ void Progress::draw(long long done, double loss, bool final_line) {
   double eta = rate > 0 ? (total_ - done) / rate : 0;
   int pct = total_ > 0 ? static_cast<int>(100.0 * done / total_) : 100;
   char buf[256];
-  std::snprintf(buf, sizeof(buf), "%s %3d%% %lld/%lld | %.0f samples/s | loss %.4f | %s %.0fs", label_.c_str(), pct,
-                done, total_, rate, loss, final_line ? "took" : "ETA", final_line ? el : eta);
+  if (total_ <= 0)  // unknown total (a stream): count, rate and time so far
+    std::snprintf(buf, sizeof(buf), "%s %lld | %.0f samples/s | %s %.0fs", label_.c_str(), done, rate,
+                  final_line ? "took" : "elapsed", el);
+  else
+    std::snprintf(buf, sizeof(buf), "%s %3d%% %lld/%lld | %.0f samples/s | loss %.4f | %s %.0fs", label_.c_str(), pct,
+                  done, total_, rate, loss, final_line ? "took" : "ETA", final_line ? el : eta);
   if (tty_)
     std::fprintf(stderr, "\r\033[K%s%s", buf, final_line ? "\n" : "");
   else

@@ -9,6 +9,7 @@ namespace clickprompt::core {
 
 class Progress {
  public:
+  // total <= 0: unknown (a stream); the line then shows the count, rate and time.
   Progress(std::string label, long long total, bool enabled = true);
   void update(long long done, double loss);
   void finish();

@@ -7,6 +7,7 @@
 #include <numeric>
 #include <set>
 
+#include "bundle/bundle.h"
 #include "clickprompt/clickprompt_model.h"
 #include "core/error.h"
 #include "core/io.h"
@@ -20,7 +21,7 @@
 #include "plm/tokenizer/tokenizer.h"
 #include "train/mlm_pretrain.h"
 #include "train/optimizer.h"
-#include "train/text_views.h"
+#include "bundle/text_views.h"
 #include "train/trainer.h"
 
 namespace clickprompt::train {
@@ -49,45 +50,12 @@ Setup read_setup(core::Params& root) {
   s.model_name = c["model"]["model"].as<std::string>();
   ctr::check_model_name(s.model_name);
   s.plm_path = root.require<std::string>("plm");
-  core::Params p = root.child("clickprompt");
-  s.cp.prompt.num_prompts = p.get<int64_t>("num_prompts", 5);
-  s.cp.prompt.fusion = cp::parse_fusion(p.get<std::string>("fusion", "layerwise"));
-  s.cp.prompt.generator = p.get<std::string>("generator", "shared");
-  s.cp.prompt.hidden = p.get<int64_t>("generator_hidden", 0);
-  s.cp.pooling = plm::parse_pooling(p.get<std::string>("pooling", "avg"));
-  s.cp.alpha = p.get<double>("alpha", 0.5);
-  s.cp.learn_alpha = p.get<bool>("learn_alpha", false);
-  p.check_unused();
+  s.cp = cp::ClickPromptOptions::from(root.child("clickprompt"));
   return s;
 }
 
-// Parameters and buffers by flat name, on the CPU.
-plm::StateDict flat_state(torch::nn::Module& m) {
-  plm::StateDict sd;
-  for (const auto& p : m.named_parameters()) sd[p.key()] = p.value().detach().to(torch::kCPU).contiguous();
-  for (const auto& b : m.named_buffers()) sd[b.key()] = b.value().detach().to(torch::kCPU).contiguous();
-  return sd;
-}
-
-// Copies sd[prefix + name] into m's tensors of that name, except `skip`.
-// Returns the names of m's tensors with no entry in sd.
-std::vector<std::string> copy_state(torch::nn::Module& m, const plm::StateDict& sd, const std::string& prefix,
-                                    const std::set<std::string>& skip, const std::string& source) {
-  torch::NoGradGuard ng;
-  std::vector<std::string> missing;
-  auto copy = [&](const std::string& name, torch::Tensor t) {
-    if (skip.count(name)) return;
-    auto it = sd.find(prefix + name);
-    if (it == sd.end()) return missing.push_back(name);
-    if (it->second.sizes() != t.sizes())
-      throw Error(source + ": tensor " + prefix + name + " has shape " + c10::str(it->second.sizes()) +
-                  ", the model expects " + c10::str(t.sizes()) + " (a different model configuration?)");
-    t.copy_(it->second);
-  };
-  for (const auto& p : m.named_parameters()) copy(p.key(), p.value());
-  for (const auto& b : m.named_buffers()) copy(b.key(), b.value());
-  return missing;
-}
+using bundle::copy_state;
+using bundle::flat_state;
 
 std::string join_some(const std::vector<std::string>& v) {
   std::string s;

@@ -33,10 +33,13 @@
 namespace clickprompt::plm {
 class Tokenizer;
 }
+namespace clickprompt::bundle {
+class TextViews;
+}
 
 namespace clickprompt::train {
 
-class TextViews;
+using bundle::TextViews;
 
 nlohmann::json run_pa_mlm(const YAML::Node& config, const RunOptions& opt);
 // `pretrained`: a PA-MLM folder, or empty to start from the PLM and a fresh CTR model.

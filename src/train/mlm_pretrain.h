@@ -14,9 +14,11 @@
 
 #include "data/dataset.h"
 #include "train/optimizer.h"
-#include "train/text_views.h"
+#include "bundle/text_views.h"
 
 namespace clickprompt::train {
+
+using bundle::TextViews;
 
 struct MlmLoopOptions {
   int64_t batch_size = 64;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 
 #include "core/error.h"
@@ -243,37 +244,41 @@ nlohmann::json inspect_run(const LoadedRun& run, const data::Dataset& ds, const 
   return r;
 }
 
-int64_t predict_csv(const LoadedRun& run, const std::string& in_path, const std::string& out_path, int64_t batch_size) {
-  std::vector<std::string> cols;
-  for (const auto& f : run.fields) cols.push_back(f.name);
-  data::RawTable t = data::read_csv(in_path, cols, {"label"}, /*numeric_optional=*/true);
-  // The CSV's own dictionaries (its text views need the raw values) and codes into them.
-  std::vector<data::FieldMeta> fields = run.fields;
-  const int F = static_cast<int>(cols.size());
-  auto codes = torch::empty({static_cast<int64_t>(t.rows), F}, torch::kInt32);
-  auto* c = codes.data_ptr<int32_t>();
-  for (int f = 0; f < F; ++f) {
-    const auto& col = t.strings.at(cols[f]);
-    fields[f].values = col.values;
-    for (size_t r = 0; r < t.rows; ++r) c[r * F + f] = static_cast<int32_t>(col.codes[r]);
-  }
-  auto scores = score(run, fields, codes, batch_size);
-  const auto* labels = t.numbers.count("label") ? &t.numbers.at("label") : nullptr;
-  core::atomic_write(out_path, [&](const std::string& tmp) {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) throw Error("cannot write " + tmp);
-    out << (labels ? "score,label\n" : "score\n");
-    char buf[32];
-    for (size_t r = 0; r < t.rows; ++r) {
-      std::snprintf(buf, sizeof(buf), "%.6f", scores[r]);
-      out << buf;
-      if (labels) out << ',' << (*labels)[r];
-      out << '\n';
+bundle::Contents bundle_contents(LoadedRun& run, const std::string& run_dir) {
+  bundle::Contents c;
+  c.fields = run.fields;
+  c.encoder = run.encoder;
+  c.model_name = model_name(run.config["model"]);
+  c.model = YAML::Clone(run.config["model"]);
+  c.model.remove("model");
+  const YAML::Node train = run.config["train"];
+  c.precision = train && train["precision"] ? train["precision"].as<std::string>() : "fp32";
+  c.created_from = {{"run", std::filesystem::absolute(run_dir).lexically_normal().string()},
+                    {"dataset", run.spec.name}};
+  if (core::file_exists(run_dir + "/result.json")) {
+    auto r = nlohmann::json::parse(core::read_file(run_dir + "/result.json"), nullptr, false);
+    if (r.is_object()) {
+      c.mode = r.value("mode", "ctr");
+      for (const char* k : {"seed", "best_epoch", "valid_auc", "test_auc", "test_logloss"})
+        if (r.contains(k)) c.created_from[k] = r[k];
     }
-    out.flush();
-    if (!out) throw Error("write failed for " + tmp);
-  });
-  return static_cast<int64_t>(t.rows);
+  }
+  if (run.clickprompt) {
+    c.kind = bundle::kKindWithPlm;
+    c.mode = "clickprompt_with_plm";
+    c.clickprompt = YAML::Clone(run.config["clickprompt"]);
+    c.plm_dir = run.config["plm"].as<std::string>();
+    c.batch_size = train && train["eval_batch_size"] ? train["eval_batch_size"].as<int64_t>() : 256;
+    c.weights = bundle::flat_state(*run.clickprompt->model());
+  } else {
+    c.weights = bundle::flat_state(*run.model);
+  }
+  return c;
+}
+
+nlohmann::json export_run(const std::string& run_dir, const std::string& out_dir) {
+  auto run = load_run(run_dir, "cpu");
+  return bundle::save(bundle_contents(run, run_dir), out_dir);
 }
 
 }  // namespace clickprompt::train

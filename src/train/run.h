@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "bundle/bundle.h"
 #include "ctr/ctr_model.h"
 #include "data/dataset.h"
 
@@ -69,9 +70,11 @@ nlohmann::json evaluate_run(const LoadedRun& run, const data::Dataset& ds, const
 nlohmann::json inspect_run(const LoadedRun& run, const data::Dataset& ds, const std::string& split, int64_t max_rows,
                            int64_t attention_rows);
 
-// Scores a CSV whose header names the run's fields (extra columns ignored);
-// writes `score` (and the label if present) per row to out_path. Returns rows scored.
-int64_t predict_csv(const LoadedRun& run, const std::string& in_path, const std::string& out_path,
-                    int64_t batch_size = 4096);
+// The bundle of a finished run (bundle/bundle.h): its fields, encoder, model
+// config and best weights, and for a with-PLM run the PLM's config and
+// tokenizer files; created_from names `run_dir` and its result.json's metrics.
+bundle::Contents bundle_contents(LoadedRun& run, const std::string& run_dir);
+// `clickprompt export`: load_run + bundle::save. Returns the manifest.
+nlohmann::json export_run(const std::string& run_dir, const std::string& out_dir);
 
 }  // namespace clickprompt::train

@@ -2,12 +2,14 @@
 // both fine-tuning modes, the without-PLM folder as a plain CTR run, text views,
 // and the experiment grid with its report.
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <nlohmann/json.hpp>
 #include <filesystem>
 #include <sstream>
+#include <thread>
 
 #include "core/error.h"
 #include "core/io.h"
@@ -22,7 +24,9 @@
 #include "train/experiment.h"
 #include "train/mlm_pretrain.h"
 #include "train/run.h"
-#include "train/text_views.h"
+#include "bundle/text_views.h"
+#include "serve/batch_scoring.h"
+#include "serve/server.h"
 #include "test_util.h"
 
 using namespace clickprompt;
@@ -134,7 +138,10 @@ TEST(ClickPromptRun, PaMlmThenBothFineTuningModes) {
     EXPECT_NEAR(ev["logloss"].get<double>(), with["test_logloss"].get<double>(), 1e-6) << ev.dump();
 
     data::export_csv(ds, "test", w.dir.file("test.csv"));
-    ASSERT_EQ(train::predict_csv(run, w.dir.file("test.csv"), w.dir.file("scores.csv")), ds.test.rows);
+    bundle::Model model(train::bundle_contents(run, w.dir.file("with")), "cpu");
+    serve::PredictOptions po;
+    po.progress = false;
+    ASSERT_EQ(serve::predict_file(model, w.dir.file("test.csv"), w.dir.file("scores.csv"), po).rows, ds.test.rows);
     std::vector<float> scores, labels;
     std::istringstream lines(core::read_file(w.dir.file("scores.csv")));
     std::string line;
@@ -145,6 +152,39 @@ TEST(ClickPromptRun, PaMlmThenBothFineTuningModes) {
       labels.push_back(std::stof(line.substr(line.find(',') + 1)));
     }
     EXPECT_NEAR(metrics::auc(scores, labels), with["test_auc"].get<double>(), 2e-4);
+
+    // As a bundle it carries its PLM config and tokenizer, and the server scores a row as predict does,
+    // building the text view from the raw values (an unseen value is tokenized on the fly).
+    train::export_run(w.dir.file("with"), w.dir.file("bundle"));
+    auto manifest = bundle::verify(w.dir.file("bundle"));
+    EXPECT_EQ(manifest["kind"], "clickprompt_with_plm");
+    EXPECT_TRUE(manifest["files"].contains("plm/config.json"));
+    EXPECT_TRUE(manifest["files"].contains("plm/vocab.json"));
+    auto served = bundle::load(w.dir.file("bundle"));
+    serve::ServerOptions so;
+    so.port = 0;
+    serve::Server server(so);
+    server.add_model("cp", served, 0);
+    const int port = server.bind();
+    std::thread thread([&] { server.serve(); });
+    httplib::Client client("127.0.0.1", port);
+    client.set_read_timeout(60, 0);
+    auto request = [&](int64_t r, const std::string& title) {
+      nlohmann::json inputs = nlohmann::json::array();
+      for (size_t f = 0; f < ds.fields.size(); ++f) {
+        std::string v = ds.fields[f].name == "title" && !title.empty() ? title : ds.value(ds.test, r, static_cast<int>(f));
+        inputs.push_back({{"name", ds.fields[f].name}, {"datatype", "BYTES"}, {"shape", {1}}, {"data", {v}}});
+      }
+      auto res = client.Post("/v2/models/cp/infer", nlohmann::json{{"inputs", inputs}}.dump(), "application/json");
+      EXPECT_TRUE(res && res->status == 200) << (res ? res->body : "no answer");
+      return res ? nlohmann::json::parse(res->body)["outputs"][0]["data"][0].get<double>() : -1.0;
+    };
+    for (int64_t r = 0; r < 8; ++r) EXPECT_NEAR(request(r, ""), scores[r], 1e-6) << r;
+    const double unseen = request(0, "A Title Nobody Has Seen (2031)");
+    EXPECT_GT(unseen, 0);
+    EXPECT_LT(unseen, 1);
+    server.stop();
+    thread.join();
 
     auto in = train::inspect_run(run, ds, "test", 0, 200);
     EXPECT_NEAR(in["fused"]["auc"].get<double>(), with["test_auc"].get<double>(), 1e-6) << in.dump();

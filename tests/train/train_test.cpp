@@ -12,6 +12,7 @@
 #include "train/schedule.h"
 #include "train/trainer.h"
 #include "core/params.h"
+#include "serve/batch_scoring.h"
 #include "test_util.h"
 
 using namespace clickprompt;
@@ -117,7 +118,10 @@ TEST(EndToEnd, TrainsToNonTrivialAucAndWritesTheResultContract) {
   std::string test_csv = out.file("test.csv");
   auto ds = data::prepare_dataset(data::DatasetSpec::load(w.spec), {cache.path(), false});
   data::export_csv(ds, "test", test_csv);
-  EXPECT_EQ(train::predict_csv(run, test_csv, pred), ds.test.rows);
+  bundle::Model model(train::bundle_contents(run, out.path()), "cpu");
+  serve::PredictOptions po;
+  po.progress = false;
+  EXPECT_EQ(serve::predict_file(model, test_csv, pred, po).rows, ds.test.rows);
   auto t = data::read_csv(pred, {}, {"score", "label"});
   std::vector<float> s(t.numbers["score"].begin(), t.numbers["score"].end());
   std::vector<float> l(t.numbers["label"].begin(), t.numbers["label"].end());
