@@ -2,6 +2,7 @@
 // streaming batch scoring, on a DCNv2 trained on a small synthetic world.
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -418,27 +419,36 @@ TEST(Server, BatchesConcurrentClientsAndDrainsOnStop) {
 }
 
 TEST(ServeCli, ServesABundleAndExitsZeroOnSigterm) {
+  // Everything the child needs is made before the fork (the fixture trains with torch's threads).
+  const std::string model_arg = "m=" + fx().bundle;
+  const std::string body = request_rows(3, 4).dump();
+  const double expected = fx().predicted()[3];
   int out[2];
   ASSERT_EQ(pipe(out), 0);
   pid_t pid = fork();
   if (pid == 0) {
     dup2(out[1], 1);
     close(out[0]);
-    execl(CP_CLI_PATH, CP_CLI_PATH, "--threads", "1", "serve", "--model", ("m=" + fx().bundle).c_str(), "--port", "0",
+    execl(CP_CLI_PATH, CP_CLI_PATH, "--threads", "1", "serve", "--model", model_arg.c_str(), "--port", "0",
           static_cast<char*>(nullptr));
     _exit(127);
   }
   close(out[1]);
   std::string line;
   char ch;
-  while (read(out[0], &ch, 1) == 1 && ch != '\n') line += ch;
+  pollfd pfd{out[0], POLLIN, 0};
+  while (poll(&pfd, 1, 60000) == 1 && read(out[0], &ch, 1) == 1 && ch != '\n') line += ch;
+  if (line.rfind("listening on 127.0.0.1:", 0) != 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+  }
   ASSERT_EQ(line.rfind("listening on 127.0.0.1:", 0), 0u) << line;
   const int port = std::stoi(line.substr(line.rfind(':') + 1));
   httplib::Client c("127.0.0.1", port);
-  auto res = c.Post("/v2/models/m/infer", request_rows(3, 4).dump(), "application/json");
+  auto res = c.Post("/v2/models/m/infer", body, "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
-  EXPECT_NEAR(json::parse(res->body)["outputs"][0]["data"][0].get<double>(), fx().predicted()[3], 1e-6);
+  EXPECT_NEAR(json::parse(res->body)["outputs"][0]["data"][0].get<double>(), expected, 1e-6);
   kill(pid, SIGTERM);
   int status = 0;
   waitpid(pid, &status, 0);
