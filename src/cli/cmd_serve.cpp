@@ -37,7 +37,7 @@ void add_serve_commands(CLI::App& app, Common& common) {
     std::vector<std::string> models;
     std::string device = "cpu";
     serve::ServerOptions o;
-    int64_t delay_us = 500;
+    int64_t delay_us = 0;
   };
   auto sa = std::make_shared<ServeArgs>();
   auto* srv = app.add_subcommand("serve", "Serve model bundles over HTTP (Open Inference Protocol v2, as KServe/Triton)");

@@ -21,7 +21,7 @@ using Columns = std::vector<std::vector<std::string>>;  // [field][row]
 
 struct BatcherOptions {
   int64_t max_batch_size = 256;                       // rows per forward pass
-  std::chrono::microseconds max_queue_delay{500};     // how long the oldest request may wait for company
+  std::chrono::microseconds max_queue_delay{0};  // how long the oldest request may wait for company (0, as Triton: batch what is queued)
 };
 
 class Batcher {
