@@ -9,6 +9,7 @@ std::vector<std::string_view> split(std::string_view s, std::string_view sep);
 std::string_view trim(std::string_view s);
 std::string to_lower(std::string_view s);
 bool starts_with(std::string_view s, std::string_view prefix);
+bool ends_with(std::string_view s, std::string_view suffix);
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
 
 // Edit distance (insert/delete/substitute, each cost 1).

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/strings.h"
 #include "core/io.h"
 
 namespace clickprompt::plm {
@@ -54,9 +55,7 @@ std::string shape_str(at::IntArrayRef s) {
   return out + "]";
 }
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
+using core::ends_with;
 
 std::string replace_suffix(const std::string& s, const std::string& from, const std::string& to) {
   return s.substr(0, s.size() - from.size()) + to;

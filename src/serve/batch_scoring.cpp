@@ -15,9 +15,7 @@ namespace clickprompt::serve {
 
 namespace {
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
+using core::ends_with;
 
 bool is_json_lines(const std::string& path, const std::string& format) {
   if (format == "csv") return false;

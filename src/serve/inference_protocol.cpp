@@ -4,6 +4,7 @@
 #include <map>
 
 #include "core/strings.h"
+#include "serve/batch_scoring.h"
 
 namespace clickprompt::serve {
 
@@ -20,10 +21,7 @@ std::string field_names(const std::vector<data::FieldMeta>& fields) {
 
 // The element's text: strings as they are, integers in decimal, other numbers as JSON writes them.
 std::string element(const json& v, const std::string& input, size_t i) {
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
-  if (v.is_number_unsigned()) return std::to_string(v.get<uint64_t>());
-  if (v.is_number_float()) return v.dump();
+  if (v.is_string() || v.is_number()) return json_field_value(v, input);
   bad("input '" + input + "': element " + std::to_string(i) + " is " + v.type_name() +
       ", expected a string (datatype BYTES)");
 }
