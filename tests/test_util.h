@@ -86,9 +86,12 @@ struct CliResult {
   std::string output;  // stdout + stderr
 };
 
-// Runs the built CLI with `args` (a shell-quoted string).
-inline CliResult run_cli(const std::string& args) {
-  std::string cmd = std::string(CP_CLI_PATH) + " " + args + " 2>&1";
+// Runs the built CLI with `args` (a shell-quoted string) under a time limit
+// (SIGKILL after `timeout_s`: reported as 124, a hang), after a shell prefix
+// (`VAR=value`, `ulimit -f 64;`).
+inline CliResult run_cli_in(const std::string& prefix, const std::string& args, int timeout_s) {
+  std::string cmd = "( " + prefix + " timeout -s KILL " + std::to_string(timeout_s) + " " + std::string(CP_CLI_PATH) +
+                    " " + args + " ) 2>&1";
   CliResult r{0, ""};
   FILE* p = popen(cmd.c_str(), "r");
   char buf[4096];
@@ -96,7 +99,10 @@ inline CliResult run_cli(const std::string& args) {
   while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.output.append(buf, n);
   int status = pclose(p);
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (r.code == 137) r.code = 124;  // killed by timeout's SIGKILL
   return r;
 }
+
+inline CliResult run_cli(const std::string& args) { return run_cli_in("", args, 1800); }
 
 }  // namespace clickprompt::test_util

@@ -1,5 +1,6 @@
 #include "bundle/bundle.h"
 
+#include <cmath>
 #include <unistd.h>
 
 #include <chrono>
@@ -9,6 +10,7 @@
 #include "bundle/text_views.h"
 #include "core/checksum.h"
 #include "core/error.h"
+#include "core/strings.h"
 #include "core/io.h"
 #include "core/params.h"
 #include "core/runtime.h"
@@ -62,7 +64,7 @@ void check_contents(const Contents& c) {
 }
 
 [[noreturn]] void corrupt(const std::string& dir, const std::string& what) {
-  throw Error("bundle " + dir + ": " + what + " (export it again with `clickprompt export --run RUN --out " + dir +
+  throw CorruptFile("bundle " + dir + ": " + what + " (export it again with `clickprompt export --run RUN --out " + dir +
               "`)");
 }
 }  // namespace
@@ -317,7 +319,12 @@ std::vector<float> Model::score(const std::vector<std::vector<std::string>>& col
       }
     }
     auto prob = torch::sigmoid(logit.to(torch::kFloat32)).to(torch::kCPU).contiguous();
-    out.insert(out.end(), prob.data_ptr<float>(), prob.data_ptr<float>() + prob.numel());
+    const float* p = prob.data_ptr<float>();
+    for (int64_t i = 0; i < prob.numel(); ++i)
+      if (!std::isfinite(p[i]))
+        throw Diverged("row " + std::to_string(s + i) + " scores " + core::format_number(p[i]) +
+                       ": the model's weights or inputs are not finite (retrain the model)");
+    out.insert(out.end(), p, p + prob.numel());
   }
   return out;
 }

@@ -80,7 +80,7 @@ void add_plm_commands(CLI::App& app, Common& common) {
     cfg.max_position_embeddings = ia->positions;
     cfg.pad_token_id = tok->pad_id();
     cfg.tie_word_embeddings = !ia->untied;
-    if (cfg.hidden_size % cfg.num_attention_heads) throw Error("init-plm: --hidden must be divisible by --heads");
+    cfg.validate("init-plm");
     plm::MaskedLm model(cfg);
     plm::init_weights(model, 0.02, ia->seed);
     plm::save_pretrained(model, ia->out);

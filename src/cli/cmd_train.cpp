@@ -29,19 +29,26 @@ struct TrainArgs {
   bool resume = false, rebuild = false, no_progress = false;
 };
 
-// A dataset entry may be a spec mapping or the path of a spec file.
-YAML::Node resolve_dataset(const YAML::Node& d) {
-  if (d && d.IsScalar()) return core::load_yaml(d.as<std::string>());
+// A dataset entry may be a spec mapping or the path of a spec file (relative
+// to the working directory or to the config that names it). The spec's own
+// data path then resolves against the spec file.
+YAML::Node load_spec_yaml(const std::string& path) {
+  YAML::Node spec = core::load_yaml(path);
+  if (spec["path"] && spec["path"].IsScalar()) spec["path"] = core::resolve_relative(spec["path"].Scalar(), path);
+  return spec;
+}
+YAML::Node resolve_dataset(const YAML::Node& d, const std::string& config_path) {
+  if (d && d.IsScalar()) return load_spec_yaml(core::resolve_relative(d.Scalar(), config_path));
   return d;
 }
 
 YAML::Node build_config(const TrainArgs& a) {
   YAML::Node cfg = a.config.empty() ? YAML::Node(YAML::NodeType::Map) : core::load_yaml(a.config);
-  if (!a.data.empty()) cfg["dataset"] = core::load_yaml(a.data);
-  cfg["dataset"] = resolve_dataset(cfg["dataset"]);
+  if (!a.data.empty()) cfg["dataset"] = load_spec_yaml(a.data);
+  cfg["dataset"] = resolve_dataset(cfg["dataset"], a.config);
   if (!a.model_config.empty()) cfg["model"] = core::load_yaml(a.model_config);  // replaces the config's model
   if (!a.model.empty()) {
-    if (!cfg["model"] || !cfg["model"].IsMap() || (cfg["model"]["model"] && cfg["model"]["model"].as<std::string>() != a.model))
+    if (!cfg["model"] || !cfg["model"].IsMap() || (cfg["model"]["model"] && cfg["model"]["model"].Scalar() != a.model))
       cfg["model"] = YAML::Node(YAML::NodeType::Map);
     cfg["model"]["model"] = a.model;
   }
@@ -72,7 +79,7 @@ void add_train_commands(CLI::App& app, Common& common) {
   train->add_option("--pretrained", a->pretrained,
                     "PA-MLM run folder to start from (with-plm: optional, without it the ablation 'without PA-MLM'; "
                     "without-plm: required)");
-  train->add_option("--seed", a->seed, "Random seed (model init, shuffling)");
+  train->add_option("--seed", a->seed, "Random seed (model init, shuffling)")->check(CLI::NonNegativeNumber);
   train->add_option("--device", a->device, "cpu | cuda | cuda:N");
   train->add_option("--cache-dir", a->cache_dir, "Data cache root")->capture_default_str();
   train->add_flag("--rebuild-cache", a->rebuild, "Rebuild the data cache");
@@ -94,7 +101,15 @@ void add_train_commands(CLI::App& app, Common& common) {
              : a->mode == "with-plm"    ? train::run_finetune_plm(cfg, ro, a->pretrained)
              : a->mode == "without-plm" ? train::run_finetune_ctr(cfg, ro, a->pretrained)
                                         : train::run_ctr(cfg, ro);
-    std::cout << r.dump(2) << "\n";
+    // One line on stdout (the whole record is result.json).
+    auto num = [&](const char* k) { return r.contains(k) && r[k].is_number() ? core::format_number(r[k].get<double>()) : "-"; };
+    if (a->mode == "pa-mlm")
+      std::cout << a->out << ": valid MLM loss " << num("valid_mlm_loss") << " (before " << num("initial_valid_mlm_loss")
+                << ")\n";
+    else
+      std::cout << a->out << ": test AUC " << num("test_auc") << ", logloss " << num("test_logloss") << " (best epoch "
+                << num("best_epoch") << ", valid AUC " << num("valid_auc") << "); details in " << a->out
+                << "/result.json\n";
   });
 
   auto* eval = app.add_subcommand("evaluate", "Evaluate a finished run's best checkpoint on a split");
@@ -170,33 +185,38 @@ void add_train_commands(CLI::App& app, Common& common) {
   report->callback([a] {
     std::cout << "| run | model | seed | best epoch | valid AUC | test AUC | test logloss | tail-item AUC | Bayes AUC | train samples/s | infer samples/s |\n"
               << "|---|---|---|---|---|---|---|---|---|---|---|\n";
+    int shown = 0;
     for (const auto& dir : a->sets) {
-      nlohmann::json r;
-      try {
-        r = nlohmann::json::parse(core::read_file(dir + "/result.json"));
-      } catch (const nlohmann::json::exception& e) {
-        throw Error("cannot read " + dir + "/result.json: " + e.what());
+      // `report runs/*` meets folders that are not finished runs (a demo's data, a run in progress).
+      if (!core::file_exists(dir + "/result.json")) {
+        std::cerr << "report: skipping " << dir << " (no result.json: not a finished run)\n";
+        continue;
       }
+      nlohmann::json r = train::read_result(dir);
+      ++shown;
       auto num = [&](const char* k, const char* fmt) {
-        if (!r.contains(k)) return std::string("-");
+        if (!r.contains(k) || !r[k].is_number()) return std::string("-");
         char buf[64];
         std::snprintf(buf, sizeof(buf), fmt, r[k].get<double>());
         return std::string(buf);
       };
       std::string tail_item = "-";
-      if (r.contains("long_tail"))
+      if (r.contains("long_tail") && r["long_tail"].is_object() && r["long_tail"].contains("items") &&
+          r["long_tail"]["items"].is_array())
         for (const auto& g : r["long_tail"]["items"])
-          if (g["group"] == "tail item" && g["auc"].is_number()) {
+          if (g.is_object() && g.value("group", "") == "tail item" && g.contains("auc") && g["auc"].is_number()) {
             char buf[32];
             std::snprintf(buf, sizeof(buf), "%.4f", g["auc"].get<double>());
             tail_item = buf;
           }
-      std::cout << "| " << std::filesystem::path(dir).filename().string() << " | " << r.value("model", "?") << " | "
-                << r.value("seed", 0) << " | " << r.value("best_epoch", 0) << " | " << num("valid_auc", "%.4f")
+      auto text = [&](const char* k) { return r.contains(k) && r[k].is_string() ? r[k].get<std::string>() : "?"; };
+      std::cout << "| " << std::filesystem::path(dir).filename().string() << " | " << text("model") << " | "
+                << num("seed", "%.0f") << " | " << num("best_epoch", "%.0f") << " | " << num("valid_auc", "%.4f")
                 << " | " << num("test_auc", "%.4f") << " | " << num("test_logloss", "%.4f") << " | "
                 << tail_item << " | " << num("bayes_test_auc", "%.4f") << " | " << num("train_samples_per_sec", "%.0f") << " | "
                 << num("infer_samples_per_sec", "%.0f") << " |\n";
     }
+    if (shown == 0) throw Error("report: none of the " + std::to_string(a->sets.size()) + " folders is a finished run");
   });
 
   auto* models = app.add_subcommand("models", "List the CTR models");

@@ -15,7 +15,7 @@ ClickPromptOptions ClickPromptOptions::from(const core::Params& p) {
   o.prompt.generator = p.get<std::string>("generator", "shared");
   o.prompt.hidden = p.get<int64_t>("generator_hidden", 0);
   o.pooling = plm::parse_pooling(p.get<std::string>("pooling", "avg"));
-  o.alpha = p.get<double>("alpha", 0.5);
+  o.alpha = p.get_number("alpha", 0.5, core::Params::Range::unit);
   o.learn_alpha = p.get<bool>("learn_alpha", false);
   p.check_unused();
   return o;

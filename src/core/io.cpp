@@ -1,6 +1,7 @@
 #include "core/io.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -55,32 +56,63 @@ std::string read_file(const std::string& path) {
   return out;
 }
 
+namespace {
+std::string temp_name(const std::string& path) { return path + ".tmp." + std::to_string(::getpid()); }
+}  // namespace
+
+void write_all(int fd, std::string_view data, const std::string& path) {
+  const char* p = data.data();
+  size_t left = data.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw WriteError("cannot write " + path + ": " + std::strerror(errno));
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
 void atomic_write(const std::string& path, const std::function<void(const std::string&)>& writer) {
   auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent);
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  if (!parent.empty()) make_dirs(parent.string());
+  const std::string tmp = temp_name(path);
   try {
     writer(tmp);
+    // The data reaches the disk before the rename makes it visible: a crash
+    // leaves the old file or the new one, never a torn one.
+    int fd = ::open(tmp.c_str(), O_RDONLY);
+    if (fd >= 0) {
+      int rc = ::fsync(fd);
+      int err = errno;
+      ::close(fd);
+      if (rc != 0 && err != EINVAL) throw WriteError("cannot write " + path + ": " + std::strerror(err));
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0)
+      throw WriteError("cannot move " + tmp + " to " + path + ": " + std::strerror(errno));
   } catch (...) {
     std::remove(tmp.c_str());
     throw;
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::string err = std::strerror(errno);
-    std::remove(tmp.c_str());
-    throw Error("cannot move " + tmp + " to " + path + ": " + err);
+}
+
+void write_new_file(const std::string& file, std::string_view content, const std::string& name, bool sync) {
+  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw WriteError("cannot write " + name + ": " + std::strerror(errno));
+  try {
+    write_all(fd, content, name);
+    if (sync && ::fsync(fd) != 0 && errno != EINVAL) throw WriteError("cannot write " + name + ": " + std::strerror(errno));
+  } catch (...) {
+    ::close(fd);
+    throw;
   }
+  if (::close(fd) != 0) throw WriteError("cannot write " + name + ": " + std::strerror(errno));
 }
 
 void atomic_write_string(const std::string& path, std::string_view content) {
-  atomic_write(path, [&](const std::string& tmp) {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error("cannot write " + tmp + ": " + std::strerror(errno));
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    out.flush();
-    if (!out) throw Error("write failed for " + tmp + " (disk full?)");
-  });
+  atomic_write(path, [&](const std::string& tmp) { write_new_file(tmp, content, path); });
 }
+
+bool process_alive(long pid) { return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM); }
 
 MappedFile::MappedFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY);
@@ -224,10 +256,19 @@ bool LineReader::next(std::string_view& line) {
   return true;
 }
 
+std::string resolve_relative(const std::string& path, const std::string& base_file) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (path.empty() || fs::path(path).is_absolute() || fs::exists(path, ec)) return path;
+  fs::path beside = fs::path(base_file).parent_path() / path;
+  if (fs::exists(beside, ec)) return beside.lexically_normal().string();
+  return path;
+}
+
 void make_dirs(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
-  if (ec) throw Error("cannot create directory " + path + ": " + ec.message());
+  if (ec) throw WriteError("cannot create directory " + path + ": " + ec.message());
 }
 
 }  // namespace clickprompt::core

@@ -12,9 +12,18 @@ namespace clickprompt::core {
 bool file_exists(const std::string& path);
 std::string read_file(const std::string& path);  // gzip files are decompressed
 
-// Write via `path.tmp.<pid>` and rename over `path`. The writer gets the temp path.
+// Write via `path.tmp.<pid>`, fsync and rename over `path`. The writer gets the
+// temp path; when it (or the rename) fails the temp file is removed. Write
+// failures are WriteErrors that carry the system's reason (disk full, read-only).
 void atomic_write(const std::string& path, const std::function<void(const std::string& tmp_path)>& writer);
 void atomic_write_string(const std::string& path, std::string_view content);
+// Creates (truncates) `file` and writes `content`; errors name `name` (the
+// final path when `file` is its temp) and the system's reason.
+void write_new_file(const std::string& file, std::string_view content, const std::string& name, bool sync = false);
+// write(2) all of `data` to fd, retrying short writes; WriteError names `path` and errno.
+void write_all(int fd, std::string_view data, const std::string& path);
+// Whether a process with this pid exists (the owner of a `.tmp.<pid>` file).
+bool process_alive(long pid);
 
 // Read-only memory map of a whole file. Move-only.
 class MappedFile {
@@ -67,5 +76,10 @@ class LineReader {
 };
 
 void make_dirs(const std::string& path);
+
+// A relative path named inside `base_file` (a config naming a spec, a spec
+// naming its data): as given when it exists from the working directory, else
+// relative to base_file's folder when it exists there, else as given.
+std::string resolve_relative(const std::string& path, const std::string& base_file);
 
 }  // namespace clickprompt::core

@@ -28,7 +28,7 @@ void Params::check_unused(const std::vector<std::string>& also_allowed) const {
   std::vector<std::string> known(used_.begin(), used_.end());
   known.insert(known.end(), also_allowed.begin(), also_allowed.end());
   for (const auto& kv : node_) {
-    std::string key = kv.first.as<std::string>();
+    std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
     if (std::find(known.begin(), known.end(), key) == known.end())
       throw Error("unknown key '" + key + "' in " + context_ + " (" + suggest(key, known) + ")");
   }
@@ -40,17 +40,67 @@ void Params::throw_bad_type(const std::string& key) const {
   throw Error(context_ + "." + key + ": value '" + std::string(e.c_str()) + "' has the wrong type");
 }
 
+void Params::throw_not_finite(const std::string& key) const {
+  throw Error(context_ + "." + key + ": '" + node_[key].Scalar() + "' is not a finite number");
+}
+
+double Params::get_number(const std::string& key, double fallback, Range range) const {
+  const double v = get<double>(key, fallback);
+  const char* expected = nullptr;
+  switch (range) {
+    case Range::positive:
+      if (!(v > 0)) expected = "a number > 0";
+      break;
+    case Range::non_negative:
+      if (!(v >= 0)) expected = "a number >= 0";
+      break;
+    case Range::unit_open:
+      if (!(v >= 0 && v < 1)) expected = "a number in [0, 1)";
+      break;
+    case Range::unit:
+      if (!(v >= 0 && v <= 1)) expected = "a number in [0, 1]";
+      break;
+  }
+  if (expected) throw Error(context_ + "." + key + ": " + format_number(v) + " is out of range (expected " + expected + ")");
+  return v;
+}
+
+int64_t Params::get_int(const std::string& key, int64_t fallback, int64_t lo, int64_t hi) const {
+  const int64_t v = get<int64_t>(key, fallback);
+  if (v < lo || v > hi)
+    throw Error(context_ + "." + key + ": " + std::to_string(v) + " is out of range (expected " + std::to_string(lo) +
+                " to " + std::to_string(hi) + ")");
+  return v;
+}
+
 void Params::throw_missing(const std::string& key) const {
   throw Error(context_ + ": required key '" + key + "' is missing");
 }
 
+namespace {
+YAML::Node top_level_map(YAML::Node n, const std::string& context) {
+  if (!n || n.IsNull()) return YAML::Node(YAML::NodeType::Map);
+  if (!n.IsMap()) throw Error(context + ": expected a mapping of key: value at the top level, found a " +
+                              (n.IsSequence() ? "list" : "single value"));
+  return n;
+}
+}  // namespace
+
 YAML::Node load_yaml(const std::string& path) {
   try {
-    return YAML::LoadFile(path);
+    return top_level_map(YAML::LoadFile(path), path);
   } catch (const YAML::BadFile&) {
     throw Error("config file not found: " + path);
   } catch (const YAML::Exception& e) {
     throw Error("cannot parse YAML " + path + " at line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+}
+
+YAML::Node parse_yaml(const std::string& text, const std::string& context) {
+  try {
+    return top_level_map(YAML::Load(text), context);
+  } catch (const YAML::Exception& e) {
+    throw Error("cannot parse YAML " + context + " at line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
 }
 
@@ -79,6 +129,9 @@ void apply_override(YAML::Node& root, const std::string& assignment) {
   for (size_t i = 0; i + 1 < path.size(); ++i) {
     std::string k(path[i]);
     YAML::Node next = chain.back()[k];
+    if (next && !next.IsNull() && !next.IsMap())
+      throw Error("override '" + assignment + "': '" + join(std::vector<std::string>(path.begin(), path.begin() + i + 1), ".") +
+                  "' is a value, not a section");
     if (!next || !next.IsMap()) {
       chain.back()[k] = YAML::Node(YAML::NodeType::Map);
       next = chain.back()[k];

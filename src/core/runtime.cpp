@@ -4,6 +4,12 @@
 #include <ATen/Version.h>
 
 #include <malloc.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 #include <chrono>
 #include <fstream>
@@ -29,8 +35,44 @@ void keep_freed_memory() {
 #endif
 }
 
+namespace {
+double env_number(const char* name, double fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  char* end = nullptr;
+  double d = std::strtod(v, &end);
+  if (end == v || *end || !std::isfinite(d) || d <= 0)
+    throw Error(std::string(name) + "='" + v + "': expected a positive number");
+  return d;
+}
+}  // namespace
+
+double memory_limit_bytes() {
+  const double physical = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGESIZE));
+  return env_number("CLICKPROMPT_MAX_MEMORY_GB", physical / 1e9) * 1e9;
+}
+
+int max_threads() {
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  return static_cast<int>(env_number("CLICKPROMPT_MAX_THREADS", std::max(8, 4 * cores)));
+}
+
+void check_memory(double bytes, const std::string& what) {
+  const double limit = memory_limit_bytes();
+  if (bytes > limit) {
+    char buf[160];
+    std::snprintf(buf, sizeof(buf), "%s needs about %.1f GB, over the limit of %.1f GB", what.c_str(), bytes / 1e9,
+                  limit / 1e9);
+    throw ResourceLimit(std::string(buf) + " (the machine's memory; set CLICKPROMPT_MAX_MEMORY_GB to change it)");
+  }
+}
+
 int configure_threads(int threads) {
   if (threads < 0) throw Error("--threads must be >= 0 (0 = all cores), got " + std::to_string(threads));
+  if (threads > max_threads())
+    throw ResourceLimit("--threads " + std::to_string(threads) + " is over the limit of " +
+                        std::to_string(max_threads()) + " (4x the " + std::to_string(std::thread::hardware_concurrency()) +
+                        " cores; set CLICKPROMPT_MAX_THREADS to change it)");
   int n = threads == 0 ? static_cast<int>(std::thread::hardware_concurrency()) : threads;
   if (n <= 0) n = 1;
   at::set_num_threads(n);

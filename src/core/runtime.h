@@ -10,6 +10,13 @@ namespace clickprompt::core {
 void keep_freed_memory();
 // Sets LibTorch's intra-op threads; 0 means all cores. Returns the count in use.
 int configure_threads(int threads);
+// Limits checked before allocating. The memory limit defaults to the machine's
+// physical memory; CLICKPROMPT_MAX_MEMORY_GB overrides it. The thread limit is
+// 4x the cores (at least 8); CLICKPROMPT_MAX_THREADS overrides it.
+double memory_limit_bytes();
+int max_threads();
+// Throws ResourceLimit when `bytes` (an estimate for `what`) is over the memory limit.
+void check_memory(double bytes, const std::string& what);
 // One-line description: "BLAS=OpenBLAS (openmp), threads=2, torch 1.13.1".
 std::string runtime_summary();
 // Name of the BLAS library LibTorch calls (from at::show_config()).

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 
 #include "core/error.h"
@@ -81,6 +84,48 @@ std::string suggest(std::string_view given, const std::vector<std::string>& know
   return out;
 }
 
+std::string format_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", v);
+  return buf;
+}
+
+bool valid_utf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    uint32_t cp;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    for (size_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    static const uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
+}
+
 std::string latin1_to_utf8(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 8);
@@ -93,6 +138,11 @@ std::string latin1_to_utf8(std::string_view s) {
     }
   }
   return out;
+}
+
+void check_positive(const std::string& context, const std::string& name, double v) {
+  if (!(v > 0) || !std::isfinite(v))
+    throw Error(context + ": " + name + " must be a positive number, got " + format_number(v));
 }
 
 long long parse_int(std::string_view s, const std::string& what) {

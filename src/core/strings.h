@@ -17,8 +17,14 @@ size_t edit_distance(std::string_view a, std::string_view b);
 // "unknown model 'dcnv3' (did you mean 'dcnv2'?; known: ...)" style message tail.
 std::string suggest(std::string_view given, const std::vector<std::string>& known);
 
+// A double as %g ("0.001", "1e+30", "nan").
+std::string format_number(double v);
+// Whether `s` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
+bool valid_utf8(std::string_view s);
 // ISO-8859-1 bytes to UTF-8.
 std::string latin1_to_utf8(std::string_view s);
+// Throws Error("<context>: <name> must be a positive number, got <v>") unless v is finite and > 0.
+void check_positive(const std::string& context, const std::string& name, double v);
 // Parse a whole string as a number; throws Error with `what` as context on failure.
 long long parse_int(std::string_view s, const std::string& what);
 double parse_double(std::string_view s, const std::string& what);

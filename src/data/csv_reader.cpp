@@ -58,6 +58,7 @@ RawTable read_csv(const std::string& path, const std::vector<std::string>& strin
   size_t n_header = 0;
   core::for_each_line(path, [&](std::string_view line, size_t n) {
     if (n == 1) {
+      if (!core::valid_utf8(line)) throw Error(path + ":1: header: not valid UTF-8");
       std::vector<std::string> header;
       try {
         header = parse_csv_line(line);
@@ -85,6 +86,8 @@ RawTable read_csv(const std::string& path, const std::vector<std::string>& strin
       return;
     }
     if (line.empty()) return;
+    if (!core::valid_utf8(line))
+      throw Error(path + ":" + std::to_string(n) + ": not valid UTF-8 (convert the file, e.g. iconv -f latin1 -t utf-8)");
     std::vector<std::string> f;
     try {
       f = parse_csv_line(line);

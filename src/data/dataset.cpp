@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +12,7 @@
 #include <numeric>
 #include <random>
 
+#include "core/checksum.h"
 #include "core/error.h"
 #include "core/io.h"
 #include "core/strings.h"
@@ -138,6 +141,22 @@ std::vector<std::string> raw_files(const DatasetSpec& spec) {
   return {spec.path};
 }
 
+// Labels are 0/1, or any finite value when the spec states a threshold.
+void check_labels(const DatasetSpec& spec, const std::vector<double>& col) {
+  int64_t bad = 0, first = -1;
+  for (size_t r = 0; r < col.size(); ++r) {
+    const double v = col[r];
+    if (std::isfinite(v) && (spec.has_label_threshold || v == 0 || v == 1)) continue;
+    if (bad++ == 0) first = static_cast<int64_t>(r);
+  }
+  if (bad == 0) return;
+  throw Error("dataset " + spec.name + ": " + std::to_string(bad) + " of " + std::to_string(col.size()) + " rows have a " +
+              spec.label_column + " label that is " +
+              (spec.has_label_threshold ? "not a finite number" : "not 0 or 1") + " (first: data row " +
+              std::to_string(first + 1) + " of " + spec.path + ", value " + core::format_number(col[first]) + ")" +
+              (spec.has_label_threshold ? "" : "; to binarize another scale set label.threshold (label = value > threshold)"));
+}
+
 // Builds the three splits from the raw table (encoder fitted on train).
 void build(Dataset& ds, const RawTable& t) {
   const auto& spec = ds.spec;
@@ -172,6 +191,7 @@ void build(Dataset& ds, const RawTable& t) {
   ds.encoder.finalize();
 
   const auto& label_col = t.numbers.at(spec.label_column);
+  check_labels(spec, label_col);
   const std::vector<double>* prob_col = spec.prob_column.empty() ? nullptr : &t.numbers.at(spec.prob_column);
   auto fill = [&](Split& s, const char* name, const std::vector<int64_t>& rows) {
     s.name = name;
@@ -220,9 +240,9 @@ nlohmann::json meta_json(const Dataset& ds, uint64_t key) {
 void write_cache(const Dataset& ds, const std::string& dir, uint64_t key) {
   core::make_dirs(dir);
   const int64_t F = static_cast<int64_t>(ds.fields.size());
-  core::atomic_write(dir + "/data.bin", [&](const std::string& tmp) {
+  core::write_sealed(dir + "/data.bin", [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error("cannot write cache file " + tmp);
+    if (!out) throw WriteError("cannot write cache file " + tmp + ": " + std::strerror(errno));
     CacheHeader h{};
     std::memcpy(h.magic, kMagic, 8);
     h.version = kFormatVersion;
@@ -242,25 +262,21 @@ void write_cache(const Dataset& ds, const std::string& dir, uint64_t key) {
       if (h.has_prob) put(s->prob);
     }
     out.flush();
-    if (!out) throw Error("write failed for cache file " + tmp + " (disk full?)");
+    if (!out) throw WriteError("cannot write cache file " + tmp + ": " + std::strerror(errno));
   });
-  // meta.json last: its presence marks a complete cache.
-  core::atomic_write_string(dir + "/meta.json", meta_json(ds, key).dump());
+  // meta.json last: its presence marks a complete cache. Invalid UTF-8 cannot
+  // reach it (the readers refuse it), so dump() does not throw.
+  core::write_sealed(dir + "/meta.json", meta_json(ds, key).dump());
 }
 
 void load_cache(Dataset& ds, const std::string& dir, uint64_t key) {
   const std::string meta_path = dir + "/meta.json", bin_path = dir + "/data.bin";
-  auto corrupt = [&](const std::string& why) {
-    return Error("corrupt data cache " + dir + ": " + why + " (delete the folder or rerun with --rebuild-cache)");
-  };
-  nlohmann::json j;
+  const std::string hint = "rerun with --rebuild-cache (or delete " + dir + ")";
+  auto corrupt = [&](const std::string& why) { return CorruptFile("corrupt data cache " + dir + ": " + why + "; " + hint); };
+  nlohmann::json j = nlohmann::json::parse(core::read_sealed(meta_path, hint), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) throw corrupt("meta.json is not a JSON object");
   try {
-    j = nlohmann::json::parse(core::read_file(meta_path));
-  } catch (const nlohmann::json::exception& e) {
-    throw corrupt(std::string("meta.json: ") + e.what());
-  }
-  try {
-    if (j.at("key").get<std::string>() != core::hex64(key)) throw corrupt("key mismatch");
+    if (j.at("key").get<std::string>() != core::hex64(key)) throw corrupt("meta.json: key mismatch");
     ds.split_used = j.at("split_used").get<std::string>();
     const auto& fields = j.at("fields");
     if (fields.size() != ds.spec.fields.size()) throw corrupt("field count differs from the spec");
@@ -271,10 +287,11 @@ void load_cache(Dataset& ds, const std::string& dir, uint64_t key) {
       ds.encoder.vocab.push_back(f.at("vocab").get<std::vector<std::string>>());
     }
   } catch (const nlohmann::json::exception& e) {
-    throw corrupt(std::string("meta.json: ") + e.what());
+    throw corrupt("meta.json: a field record is malformed");
   }
   ds.encoder.finalize();
 
+  core::verify_sealed(bin_path, hint);
   auto map = std::make_shared<core::MappedFile>(bin_path);
   if (map->size() < sizeof(CacheHeader)) throw corrupt("data.bin is truncated");
   CacheHeader h;
@@ -304,6 +321,17 @@ void load_cache(Dataset& ds, const std::string& dir, uint64_t key) {
     if (h.has_prob) s.prob = view({rows}, torch::kFloat32);
     if (rows > 0 && (s.ids.min().item<int32_t>() < 0 || s.ids.max().item<int32_t>() >= max_id))
       throw corrupt(std::string(name) + " ids out of range");
+    // Codes index the fields' value lists (text views, export): each in its field's range.
+    if (rows > 0) {
+      auto lo = std::get<0>(s.codes.min(0)), hi = std::get<0>(s.codes.max(0));
+      for (int64_t f = 0; f < F; ++f)
+        if (lo[f].item<int32_t>() < 0 || hi[f].item<int32_t>() >= static_cast<int32_t>(ds.fields[f].values.size()))
+          throw corrupt(std::string(name) + " value codes of field " + ds.fields[f].name + " out of range");
+    }
+    if (rows > 0) {
+      auto l = s.labels;
+      if (!((l == 0) | (l == 1)).all().item<bool>()) throw corrupt(std::string(name) + " labels are not 0/1");
+    }
   };
   load(ds.train, "train", static_cast<int64_t>(h.n_train));
   load(ds.valid, "valid", static_cast<int64_t>(h.n_valid));
@@ -318,7 +346,12 @@ Dataset prepare_dataset(const DatasetSpec& spec, const PrepareOptions& opt) {
   ds.spec = spec;
   auto files = raw_files(spec);
   for (const auto& f : files)
-    if (!core::file_exists(f)) throw Error("dataset " + spec.name + ": raw file not found: " + f);
+    if (!core::file_exists(f))
+      throw Error("dataset " + spec.name + ": raw file not found: " + f +
+                  (std::filesystem::path(f).is_relative()
+                       ? " (a relative path is looked up from the working directory " +
+                             std::filesystem::current_path().string() + ", then beside the spec file)"
+                       : ""));
   uint64_t key = cache_key(spec, files);
   if (!opt.cache_root.empty()) ds.cache_dir = opt.cache_root + "/" + spec.name + "-" + core::hex64(key);
   if (!ds.cache_dir.empty() && !opt.rebuild && core::file_exists(ds.cache_dir + "/meta.json")) {
@@ -337,7 +370,7 @@ void export_csv(const Dataset& ds, const std::string& split_name, const std::str
   const Split& s = ds.split(split_name);
   core::atomic_write(path, [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error("cannot write " + tmp);
+    if (!out) throw WriteError("cannot write " + path + ": " + std::strerror(errno));
     for (const auto& f : ds.fields) out << csv_escape(f.name) << ',';
     out << "label";
     if (s.prob.defined()) out << ",prob";
@@ -351,7 +384,7 @@ void export_csv(const Dataset& ds, const std::string& split_name, const std::str
       out << '\n';
     }
     out.flush();
-    if (!out) throw Error("write failed for " + tmp);
+    if (!out) throw WriteError("cannot write " + path + ": " + std::strerror(errno));
   });
 }
 

@@ -1,4 +1,5 @@
 #include <string_view>
+#include <unordered_map>
 
 #include "core/error.h"
 #include "core/io.h"
@@ -86,13 +87,14 @@ RawTable read_movielens(const std::string& dir) {
   auto& genre = t.strings["genre"];
   auto& genres = t.strings["genres"];
 
-  std::vector<UserRow> users;
+  // Keyed by id: a sparse or huge id costs one entry, not a table up to it.
+  std::unordered_map<long long, UserRow> users;
   core::for_each_line(users_path, [&](std::string_view line, size_t n) {
     if (line.empty()) return;
+    if (!core::valid_utf8(line)) bad_row(users_path, n, line, "not valid UTF-8");
     auto f = fields_of(users_path, n, line, 5, 5);
     long long uid = int_at(users_path, n, line, f[0], "UserID");
-    if (uid < 0 || uid > 100000000) bad_row(users_path, n, line, "UserID out of range");
-    if (static_cast<size_t>(uid) >= users.size()) users.resize(uid + 1);
+    if (uid < 0) bad_row(users_path, n, line, "UserID must be >= 0");
     UserRow& u = users[uid];
     if (u.present) bad_row(users_path, n, line, "duplicate UserID");
     u.present = true;
@@ -110,19 +112,21 @@ RawTable read_movielens(const std::string& dir) {
     u.zip = zip.intern(std::string(core::trim(f[4])));
   });
 
-  std::vector<MovieRow> movies;
+  std::unordered_map<long long, MovieRow> movies;
+  // ML-1M's movies.dat is Latin-1; a re-encoded UTF-8 copy is read as UTF-8.
+  const bool titles_utf8 = core::valid_utf8(core::read_file(movies_path));
   core::for_each_line(movies_path, [&](std::string_view line, size_t n) {
     if (line.empty()) return;
     auto f = fields_of(movies_path, n, line, 3, 3);
     long long mid = int_at(movies_path, n, line, f[0], "MovieID");
-    if (mid < 0 || mid > 100000000) bad_row(movies_path, n, line, "MovieID out of range");
-    if (static_cast<size_t>(mid) >= movies.size()) movies.resize(mid + 1);
+    if (mid < 0) bad_row(movies_path, n, line, "MovieID must be >= 0");
     MovieRow& m = movies[mid];
     if (m.present) bad_row(movies_path, n, line, "duplicate MovieID");
     m.present = true;
     m.id = movie_id.intern(std::string(f[0]));
-    m.title = title.intern(core::latin1_to_utf8(f[1]));
-    auto gs = core::split(f[2], "|");
+    m.title = title.intern(titles_utf8 ? std::string(f[1]) : core::latin1_to_utf8(f[1]));
+    const std::string genre_text = titles_utf8 ? std::string(f[2]) : core::latin1_to_utf8(f[2]);
+    auto gs = core::split(genre_text, "|");
     m.genre = genre.intern(std::string(gs[0]));
     std::string all;
     for (size_t i = 0; i < gs.size(); ++i) all += (i ? ", " : "") + std::string(gs[i]);
@@ -143,12 +147,12 @@ RawTable read_movielens(const std::string& dir) {
       bad_row(ratings_path, n, line, "rows mix 3- and 4-field forms (expected " + std::to_string(n_fields) + ")");
     long long uid = int_at(ratings_path, n, line, f[0], "UserID");
     long long mid = int_at(ratings_path, n, line, f[1], "MovieID");
-    if (uid < 0 || static_cast<size_t>(uid) >= users.size() || !users[uid].present)
-      bad_row(ratings_path, n, line, "UserID not in users.dat");
-    if (mid < 0 || static_cast<size_t>(mid) >= movies.size() || !movies[mid].present)
-      bad_row(ratings_path, n, line, "MovieID not in movies.dat");
-    const UserRow& u = users[uid];
-    const MovieRow& m = movies[mid];
+    auto ui = users.find(uid);
+    if (ui == users.end()) bad_row(ratings_path, n, line, "UserID not in users.dat");
+    auto mi = movies.find(mid);
+    if (mi == movies.end()) bad_row(ratings_path, n, line, "MovieID not in movies.dat");
+    const UserRow& u = ui->second;
+    const MovieRow& m = mi->second;
     user_id.codes.push_back(u.id);
     gender.codes.push_back(u.gender);
     age.codes.push_back(u.age);

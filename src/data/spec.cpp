@@ -1,6 +1,7 @@
 #include "data/spec.h"
 
 #include "core/error.h"
+#include "core/io.h"
 #include "core/strings.h"
 
 namespace clickprompt::data {
@@ -38,6 +39,7 @@ DatasetSpec DatasetSpec::from_yaml(const YAML::Node& node, const std::string& co
 
   core::Params label = p.child("label");
   s.label_column = label.require<std::string>("column");
+  s.has_label_threshold = label.has("threshold");
   s.label_threshold = label.get<double>("threshold", 0.0);
   label.check_unused();
   s.prob_column = p.get<std::string>("prob_column", "");
@@ -68,7 +70,11 @@ DatasetSpec DatasetSpec::from_yaml(const YAML::Node& node, const std::string& co
   return s;
 }
 
-DatasetSpec DatasetSpec::load(const std::string& path) { return from_yaml(core::load_yaml(path), path); }
+DatasetSpec DatasetSpec::load(const std::string& path) {
+  DatasetSpec s = from_yaml(core::load_yaml(path), path);
+  s.path = core::resolve_relative(s.path, path);
+  return s;
+}
 
 int DatasetSpec::field_index(const std::string& n) const {
   for (size_t i = 0; i < fields.size(); ++i)

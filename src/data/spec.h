@@ -29,7 +29,10 @@ struct DatasetSpec {
   std::string path;    // directory (movielens) or file (csv); may be .gz
   std::vector<FieldSpec> fields;
   std::string label_column;    // numeric source column
-  double label_threshold = 0;  // label = value > threshold
+  // With a threshold, label = value > threshold (any finite value); without
+  // one the column must hold 0 and 1 only. NaN is always an error.
+  bool has_label_threshold = false;
+  double label_threshold = 0;
   std::string prob_column;     // optional: true click probability (synthetic data)
   std::string user_field, item_field;  // for long-tail breakdowns (optional)
   SplitSpec split;

@@ -1,11 +1,14 @@
 #include "data/synthetic.h"
 
+#include <cstring>
+#include <cerrno>
 #include <cmath>
 #include <fstream>
 #include <random>
 #include <vector>
 
 #include "core/error.h"
+#include "core/strings.h"
 #include "core/io.h"
 
 namespace clickprompt::data {
@@ -49,9 +52,19 @@ class Zipf {
 }  // namespace
 
 void write_synthetic(const SyntheticOptions& o, const std::string& csv_path) {
-  if (o.samples <= 0 || o.users <= 0 || o.items <= 0 || o.topics <= 0 || o.brands <= 0 || o.categories <= 0 ||
-      o.categories > o.topics || o.words_per_topic <= 0 || o.generic_words <= 0)
-    throw Error("synthetic: all sizes must be positive and categories <= topics");
+  auto positive = [](const char* name, double v) { core::check_positive("synthetic", name, v); };
+  positive("--samples", static_cast<double>(o.samples));
+  positive("--users", static_cast<double>(o.users));
+  positive("--items", static_cast<double>(o.items));
+  positive("--topics", static_cast<double>(o.topics));
+  positive("brands", o.brands);
+  positive("categories", o.categories);
+  positive("words_per_topic", o.words_per_topic);
+  positive("generic_words", o.generic_words);
+  positive("--item-zipf", o.item_zipf);
+  positive("user_zipf", o.user_zipf);
+  if (!std::isfinite(o.topic_weight)) throw Error("synthetic: topic_weight must be finite");
+  if (o.categories > o.topics) throw Error("synthetic: categories must be <= --topics");
   std::mt19937_64 rng(o.seed);
   std::normal_distribution<double> normal(0.0, 1.0);
   auto uniform_int = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
@@ -136,7 +149,7 @@ void write_synthetic(const SyntheticOptions& o, const std::string& csv_path) {
   Zipf item_pick(o.items, o.item_zipf), user_pick(o.users, o.user_zipf);
   core::atomic_write(csv_path, [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error("cannot write " + tmp);
+    if (!out) throw WriteError("cannot write " + csv_path + ": " + std::strerror(errno));
     out << "user_id,age,region,item_id,title,category,brand,timestamp,click,prob\n";
     char prob_buf[32];
     for (int64_t s = 0; s < o.samples; ++s) {
@@ -153,7 +166,7 @@ void write_synthetic(const SyntheticOptions& o, const std::string& csv_path) {
           << prob_buf << '\n';
     }
     out.flush();
-    if (!out) throw Error("write failed for " + tmp);
+    if (!out) throw WriteError("cannot write " + csv_path + ": " + std::strerror(errno));
   });
 }
 
@@ -170,7 +183,7 @@ std::string synthetic_spec_yaml(const std::string& name, const std::string& csv_
          "  - {name: title, display: Title}\n"
          "  - {name: category, display: Category}\n"
          "  - {name: brand, display: Brand}\n"
-         "label: {column: click, threshold: 0.5}\n"
+         "label: {column: click}\n"
          "prob_column: prob\n"
          "user_field: user_id\n"
          "item_field: item_id\n"

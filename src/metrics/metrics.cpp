@@ -13,6 +13,11 @@ namespace clickprompt::metrics {
 double auc(const std::vector<float>& scores, const std::vector<float>& labels) {
   if (scores.size() != labels.size()) throw Error("auc: scores and labels differ in length");
   const size_t n = scores.size();
+  // A NaN breaks the sort's ordering and never equals itself (the tie loop
+  // would not advance): non-finite scores are an error, not a metric.
+  for (size_t i = 0; i < n; ++i)
+    if (!std::isfinite(scores[i]))
+      throw Diverged("auc: score " + std::to_string(i) + " is " + std::to_string(scores[i]) + " (not finite)");
   std::vector<uint32_t> order(n);
   std::iota(order.begin(), order.end(), 0u);
   std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return scores[a] < scores[b]; });
@@ -41,6 +46,8 @@ double logloss(const std::vector<float>& probs, const std::vector<float>& labels
   if (probs.empty()) return std::numeric_limits<double>::quiet_NaN();
   double sum = 0;
   for (size_t i = 0; i < probs.size(); ++i) {
+    if (!std::isfinite(probs[i]))
+      throw Diverged("logloss: probability " + std::to_string(i) + " is " + std::to_string(probs[i]) + " (not finite)");
     double p = std::min(std::max(static_cast<double>(probs[i]), eps), 1 - eps);
     sum += labels[i] > 0.5f ? -std::log(p) : -std::log(1 - p);
   }

@@ -6,11 +6,13 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
 
+#include "core/checksum.h"
 #include "core/error.h"
 #include "core/strings.h"
 #include "core/io.h"
@@ -66,9 +68,11 @@ std::string replace_suffix(const std::string& s, const std::string& from, const 
 StateDict read_safetensors(const std::string& path) {
   if (!little_endian()) throw Error("safetensors reading needs a little-endian host");
   if (!core::file_exists(path)) throw Error("safetensors file not found: " + path);
+  // Files this tool wrote carry a seal; HF downloads do not (their structure is checked below).
+  if (core::file_exists(core::seal_path(path))) core::verify_sealed(path, "write or download the checkpoint again");
   core::MappedFile file(path);
   const size_t size = file.size();
-  auto bad = [&](const std::string& what) { return Error("corrupt safetensors file " + path + ": " + what); };
+  auto bad = [&](const std::string& what) { return CorruptFile("corrupt safetensors file " + path + ": " + what); };
   if (size < 8) throw bad("only " + std::to_string(size) + " bytes (truncated? the 8-byte header length is missing)");
   uint64_t n = 0;
   std::memcpy(&n, file.data(), 8);
@@ -152,16 +156,16 @@ void write_safetensors(const std::string& path, const StateDict& tensors,
   }
   std::string h = header.dump();
   while (h.size() % 8 != 0) h.push_back(' ');
-  core::atomic_write(path, [&](const std::string& tmp) {
+  core::write_sealed(path, [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error("cannot write " + tmp);
+    if (!out) throw WriteError("cannot write " + tmp + ": " + std::strerror(errno));
     uint64_t n = h.size();
     out.write(reinterpret_cast<const char*>(&n), 8);
     out.write(h.data(), static_cast<std::streamsize>(h.size()));
     for (const auto& t : data)
       out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * t.element_size()));
     out.flush();
-    if (!out) throw Error("write failed for " + tmp + " (disk full?)");
+    if (!out) throw WriteError("cannot write " + tmp + ": " + std::strerror(errno));
   });
 }
 

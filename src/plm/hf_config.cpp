@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/runtime.h"
 #include "core/io.h"
 
 namespace clickprompt::plm {
@@ -56,6 +57,14 @@ void HfConfig::validate(const std::string& source) const {
   if (pad_token_id < 0 || pad_token_id >= vocab_size)
     throw Error(source + ": pad_token_id " + std::to_string(pad_token_id) + " is outside the vocabulary");
   if (!(layer_norm_eps > 0)) throw Error(source + ": layer_norm_eps must be > 0");
+  // Weights, gradients and Adam state in fp32: embeddings, per layer attention
+  // (4 h^2) and feed-forward (2 h f), and an untied LM decoder.
+  const double h = static_cast<double>(hidden_size), params =
+      (static_cast<double>(vocab_size) + max_position_embeddings + type_vocab_size) * h +
+      num_hidden_layers * (4 * h * h + 2 * h * static_cast<double>(intermediate_size)) +
+      (tie_word_embeddings ? 0.0 : static_cast<double>(vocab_size) * h);
+  core::check_memory(16.0 * params, source + ": an encoder of " + std::to_string(num_hidden_layers) + " layers, width " +
+                                        std::to_string(hidden_size) + " and vocabulary " + std::to_string(vocab_size));
 }
 
 HfConfig HfConfig::from_json(const std::string& text, const std::string& source) {

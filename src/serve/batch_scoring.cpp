@@ -68,7 +68,7 @@ PredictStats predict_file(bundle::Model& model, const std::string& in_path, cons
   core::Progress progress("predict", 0, opt.progress);
   core::atomic_write(out_path, [&](const std::string& tmp) {
     std::FILE* out = std::fopen(tmp.c_str(), "wb");
-    if (!out) throw Error("cannot write " + tmp + ": " + std::strerror(errno));
+    if (!out) throw WriteError("cannot write " + out_path + ": " + std::strerror(errno));
     std::unique_ptr<std::FILE, decltype(&std::fclose)> guard(out, &std::fclose);
     Chunk chunk(F);
     bool has_label = false, header_written = false;
@@ -94,7 +94,7 @@ PredictStats predict_file(bundle::Model& model, const std::string& in_path, cons
         }
         std::fputc('\n', out);
       }
-      if (std::ferror(out)) throw Error("write failed for " + tmp + ": " + std::strerror(errno) + " (disk full?)");
+      if (std::ferror(out)) throw WriteError("cannot write " + out_path + ": " + std::strerror(errno));
       stats.rows += chunk.rows;
       progress.update(stats.rows, 0);
       chunk.clear();
@@ -117,6 +117,8 @@ PredictStats predict_file(bundle::Model& model, const std::string& in_path, cons
           auto it = j.find("label");
           chunk.labels.push_back(it == j.end() ? "" : json_field_value(*it, where + ": label"));
         }
+      } else if (!core::valid_utf8(line)) {
+        throw Error(where + ": not valid UTF-8 (convert the file, e.g. iconv -f latin1 -t utf-8)");
       } else if (first) {
         auto header = data::parse_csv_line(line);
         header_cols = header.size();
@@ -152,7 +154,7 @@ PredictStats predict_file(bundle::Model& model, const std::string& in_path, cons
     }
     if (!jsonl && first) throw Error(in_path + ": empty file (expected a CSV header naming the fields)");
     flush();
-    if (std::fflush(out) != 0) throw Error("write failed for " + tmp + ": " + std::strerror(errno) + " (disk full?)");
+    if (std::fflush(out) != 0) throw WriteError("cannot write " + out_path + ": " + std::strerror(errno));
   });
   progress.finish();
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -9,6 +9,7 @@
 
 #include "bundle/bundle.h"
 #include "clickprompt/clickprompt_model.h"
+#include "core/checksum.h"
 #include "core/error.h"
 #include "core/io.h"
 #include "core/params.h"
@@ -111,12 +112,14 @@ plm::StateDict read_pretrained(const std::string& dir, const data::Dataset& ds) 
   const std::string enc = dir + "/encoder.json";
   if (core::file_exists(enc)) {
     // Same fields and vocabularies, or the ids mean different things.
-    auto j = nlohmann::json::parse(core::read_file(enc));
+    auto j = nlohmann::json::parse(core::read_sealed(enc, "run --mode pa-mlm again"), nullptr, false);
+    if (!j.is_array()) throw CorruptFile(enc + " is not a list of fields: run --mode pa-mlm again");
     bool same = j.size() == ds.fields.size();
     for (size_t f = 0; same && f < ds.fields.size(); ++f)
       same = j[f].at("name") == ds.fields[f].name && j[f].at("vocab").size() == ds.encoder.vocab[f].size();
     if (!same) throw Error(dir + " was pretrained on a different encoding of the data: use the same dataset spec");
   }
+  core::verify_sealed(ckpt, "run --mode pa-mlm again");
   return plm::read_safetensors(ckpt);
 }
 
@@ -125,11 +128,11 @@ class ClickPromptTask : public Task {
  public:
   ClickPromptTask(cp::ClickPromptModel model, std::shared_ptr<TextViews> text, const core::Params& t)
       : model_(std::move(model)), text_(std::move(text)) {
-    lr_ = t.get<double>("lr", 1e-3);
-    embedding_lr_ = t.get<double>("embedding_lr", lr_);
-    weight_decay_ = t.get<double>("weight_decay", 0.0);
-    plm_lr_ = t.get<double>("plm_lr", 5e-5);
-    plm_weight_decay_ = t.get<double>("plm_weight_decay", 0.0);
+    lr_ = t.get_number("lr", 1e-3, core::Params::Range::positive);
+    embedding_lr_ = t.get_number("embedding_lr", lr_, core::Params::Range::positive);
+    weight_decay_ = t.get_number("weight_decay", 0.0, core::Params::Range::non_negative);
+    plm_lr_ = t.get_number("plm_lr", 5e-5, core::Params::Range::positive);
+    plm_weight_decay_ = t.get_number("plm_weight_decay", 0.0, core::Params::Range::non_negative);
     precision_ = core::parse_precision(t.get<std::string>("precision", "fp32"));
     if (plm_lr_ < 0) throw Error(t.context() + ".plm_lr must be >= 0 (0 freezes the PLM)");
   }
@@ -217,11 +220,11 @@ nlohmann::json run_pa_mlm(const YAML::Node& config_in, const RunOptions& opt) {
   lo.epochs = pre.get<int>("epochs", 1);
   lo.max_train_rows = pre.get<int64_t>("max_train_rows", 0);
   lo.valid_rows = pre.get<int64_t>("valid_rows", 2000);
-  lo.warmup_ratio = pre.get<double>("warmup_ratio", 0.06);
-  lo.grad_clip_norm = pre.get<double>("grad_clip_norm", 1.0);
+  lo.warmup_ratio = pre.get_number("warmup_ratio", 0.06, core::Params::Range::unit);
+  lo.grad_clip_norm = pre.get_number("grad_clip_norm", 1.0, core::Params::Range::non_negative);
   lo.precision = pre.get<std::string>("precision", "fp32");
-  const double plm_lr = pre.get<double>("plm_lr", 5e-5), ctr_lr = pre.get<double>("ctr_lr", 1e-3);
-  const double wd = pre.get<double>("weight_decay", 0.01);
+  const double plm_lr = pre.get_number("plm_lr", 5e-5, core::Params::Range::positive), ctr_lr = pre.get_number("ctr_lr", 1e-3, core::Params::Range::positive);
+  const double wd = pre.get_number("weight_decay", 0.01, core::Params::Range::non_negative);
   lo.seed = s.seed;
   lo.device = s.device;
   lo.progress = opt.progress;
@@ -233,7 +236,7 @@ nlohmann::json run_pa_mlm(const YAML::Node& config_in, const RunOptions& opt) {
   check_positions(s, parts, *text);
   auto model = make_model(s, parts);
   model->to(torch::Device(s.device));
-  write_run_files(opt.out_dir, config, parts.ds);
+  write_run_files(opt.out_dir, config, parts.ds, /*resume=*/false);  // PA-MLM always starts afresh
 
   std::set<const void*> emb;
   ParamGroup e{"ctr_embedding", parts.ctr->embedding_parameters(), ctr_lr, 0.0};
@@ -262,7 +265,7 @@ nlohmann::json run_pa_mlm(const YAML::Node& config_in, const RunOptions& opt) {
                    {"threads", at::get_num_threads()},
                    {"device", s.device},
                    {"wall_seconds", std::chrono::duration<double>(Clock::now() - t_start).count()}};
-  core::atomic_write_string(opt.out_dir + "/result.json", j.dump(2) + "\n");
+  core::write_sealed(opt.out_dir + "/result.json", j.dump(2) + "\n");
   spdlog::info("PA-MLM: valid MLM loss {:.4f} (before {:.4f}, unigram {:.4f}), {:.0f} samples/s -> {}",
                r.valid_mlm_loss, r.initial_valid_mlm_loss, r.unigram_baseline, r.train_samples_per_sec, opt.out_dir);
   return j;
@@ -304,7 +307,7 @@ nlohmann::json run_finetune_plm(const YAML::Node& config_in, const RunOptions& o
   topt.progress = opt.progress;
   ClickPromptTask task(model, text, train_p);
   train_p.check_unused();
-  write_run_files(opt.out_dir, config, parts.ds);
+  write_run_files(opt.out_dir, config, parts.ds, opt.resume);
 
   Trainer trainer(topt, opt.out_dir);
   FitResult fit = trainer.fit(task, parts.ds, opt.resume);
@@ -357,7 +360,7 @@ nlohmann::json run_finetune_ctr(const YAML::Node& config_in, const RunOptions& o
   };
   auto r = run_ctr(config, opt);
   r["pretrained"] = pretrained;
-  core::atomic_write_string(opt.out_dir + "/result.json", r.dump(2) + "\n");
+  core::write_sealed(opt.out_dir + "/result.json", r.dump(2) + "\n");
   return r;
 }
 

@@ -7,10 +7,10 @@
 namespace clickprompt::train {
 
 CtrTask::CtrTask(ctr::CtrModelPtr model, const core::Params& t) : model_(std::move(model)) {
-  lr_ = t.get<double>("lr", 1e-3);
-  embedding_lr_ = t.get<double>("embedding_lr", lr_);
-  weight_decay_ = t.get<double>("weight_decay", 0.0);
-  embedding_reg_ = t.get<double>("embedding_regularizer", 0.0);
+  lr_ = t.get_number("lr", 1e-3, core::Params::Range::positive);
+  embedding_lr_ = t.get_number("embedding_lr", lr_, core::Params::Range::positive);
+  weight_decay_ = t.get_number("weight_decay", 0.0, core::Params::Range::non_negative);
+  embedding_reg_ = t.get_number("embedding_regularizer", 0.0, core::Params::Range::non_negative);
   precision_ = core::parse_precision(t.get<std::string>("precision", "fp32"));
 }
 

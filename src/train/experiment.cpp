@@ -111,9 +111,9 @@ MlmPretrainOptions pretrain_options(const YAML::Node& node, const std::string& d
   o.heads = p.get<int64_t>("heads", o.heads);
   o.intermediate_size = p.get<int64_t>("intermediate_size", o.intermediate_size);
   o.position_headroom = p.get<int64_t>("position_headroom", o.position_headroom);
-  o.lr = p.get<double>("lr", o.lr);
-  o.weight_decay = p.get<double>("weight_decay", o.weight_decay);
-  o.dropout = p.get<double>("dropout", o.dropout);
+  o.lr = p.get_number("lr", o.lr, core::Params::Range::positive);
+  o.weight_decay = p.get_number("weight_decay", o.weight_decay, core::Params::Range::non_negative);
+  o.dropout = p.get_number("dropout", o.dropout, core::Params::Range::unit_open);
   o.loop.batch_size = p.get<int64_t>("batch_size", o.loop.batch_size);
   o.loop.epochs = p.get<int>("epochs", o.loop.epochs);
   o.loop.max_train_rows = p.get<int64_t>("max_train_rows", o.loop.max_train_rows);
@@ -419,8 +419,8 @@ void write_report(const YAML::Node& config, const std::string& out_dir) {
   for (uint64_t seed : g.seeds)
     for (const auto& bb : g.backbones) {
       auto load = [&](const std::string& plm, const std::string& v) {
-        std::string f = run_dir(out_dir, plm, bb, seed, v) + "/result.json";
-        if (core::file_exists(f)) rs.push_back({plm, bb, v, seed, nlohmann::json::parse(core::read_file(f))});
+        std::string d = run_dir(out_dir, plm, bb, seed, v);
+        if (core::file_exists(d + "/result.json")) rs.push_back({plm, bb, v, seed, read_result(d)});
       };
       if (std::count(g.variants.begin(), g.variants.end(), "backbone")) load("", "backbone");
       for (const auto& p : g.plms)

@@ -4,9 +4,11 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cmath>
 #include <numeric>
 #include <random>
 
+#include "core/checksum.h"
 #include "core/error.h"
 #include "core/io.h"
 #include "core/precision.h"
@@ -130,7 +132,7 @@ MlmLoopResult train_mlm(const data::Dataset& ds, const TextViews& text, torch::n
     log += nlohmann::json{{"epoch", epoch}, {"train_mlm_loss", loss_sum / std::max<int64_t>(1, loss_n)},
                           {"valid_mlm_loss", r.valid_mlm_loss}, {"unigram_baseline", r.unigram_baseline},
                           {"samples_per_sec", rows_per_epoch / secs}, {"seconds", secs}}.dump() + "\n";
-    core::atomic_write_string(out_dir + "/metrics.jsonl", log);
+    core::write_sealed(out_dir + "/metrics.jsonl", log);
     if (on_epoch) on_epoch(epoch);
   }
   r.train_samples_per_sec = r.train_seconds > 0 ? trained / r.train_seconds : 0.0;
@@ -140,7 +142,16 @@ MlmLoopResult train_mlm(const data::Dataset& ds, const TextViews& text, torch::n
 
 nlohmann::json pretrain_mlm(const data::Dataset& ds, const MlmPretrainOptions& o, const std::string& out_dir) {
   auto t_start = Clock::now();
-  if (o.hidden_size % o.heads != 0) throw Error("pretrain: hidden_size must be divisible by heads");
+  auto positive = [](const char* name, double v) { core::check_positive("pretrain", name, v); };
+  positive("--hidden", static_cast<double>(o.hidden_size));
+  positive("--layers", static_cast<double>(o.layers));
+  positive("--heads", static_cast<double>(o.heads));
+  positive("--ffn", static_cast<double>(o.intermediate_size));
+  positive("--vocab-size", static_cast<double>(o.vocab_size));
+  positive("--lr", o.lr);
+  positive("--batch-size", static_cast<double>(o.loop.batch_size));
+  positive("--epochs", static_cast<double>(o.loop.epochs));
+  if (o.hidden_size % o.heads != 0) throw Error("pretrain: --hidden must be divisible by --heads");
   torch::manual_seed(o.loop.seed);
   const int F = static_cast<int>(ds.fields.size());
 
@@ -192,6 +203,7 @@ nlohmann::json pretrain_mlm(const data::Dataset& ds, const MlmPretrainOptions& o
   cfg.max_position_embeddings = text.max_length() + (wordpiece ? 0 : tok->pad_id() + 1) + o.position_headroom;
   cfg.hidden_dropout_prob = cfg.attention_probs_dropout_prob = o.dropout;
   cfg.pad_token_id = tok->pad_id();
+  cfg.validate("pretrain-plm");
   plm::MaskedLm model(cfg);
   plm::init_weights(model, 0.02, o.loop.seed);
   torch::Device dev(o.loop.device);
@@ -227,7 +239,7 @@ nlohmann::json pretrain_mlm(const data::Dataset& ds, const MlmPretrainOptions& o
                    {"train_samples_per_sec", r.train_samples_per_sec},
                    {"threads", at::get_num_threads()},
                    {"wall_seconds", std::chrono::duration<double>(Clock::now() - t_start).count()}};
-  core::atomic_write_string(out_dir + "/result.json", j.dump(2) + "\n");
+  core::write_sealed(out_dir + "/result.json", j.dump(2) + "\n");
   return j;
 }
 

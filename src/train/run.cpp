@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/checksum.h"
 #include "core/error.h"
 #include "core/io.h"
 #include "core/params.h"
@@ -31,9 +32,12 @@ nlohmann::json encoder_json(const data::Dataset& ds) {
 }
 
 std::string model_name(const YAML::Node& model) {
-  if (!model || !model["model"]) throw Error("config: model.model (the model name) is missing");
-  return model["model"].as<std::string>();
+  if (!model || !model.IsMap() || !model["model"]) throw Error("config: model.model (the model name) is missing");
+  if (!model["model"].IsScalar()) throw Error("config: model.model must be a model name, not a list or mapping");
+  return model["model"].Scalar();
 }
+
+const char* kRunHint = "the run folder is damaged: train it again";
 
 }  // namespace
 
@@ -46,12 +50,40 @@ data::Dataset load_dataset(const data::DatasetSpec& spec, const RunOptions& opt)
   return ds;
 }
 
-void write_run_files(const std::string& out_dir, const YAML::Node& config, const data::Dataset& ds) {
+namespace {
+void prepare_run_dir(const std::string& out_dir, bool resume) {
   core::make_dirs(out_dir);
+  const int stale = core::clean_temp_files(out_dir);
+  if (stale > 0) spdlog::info("removed {} temp file(s) a killed run left in {}", stale, out_dir);
+  if (resume) return;
+  // A fresh run in a used folder: the previous run's files go first, so a run
+  // that dies early cannot leave its config beside the old checkpoint and result.
+  int removed = 0;
+  for (const char* f : kRunFiles)
+    for (const std::string& p : {out_dir + "/" + f, core::seal_path(out_dir + "/" + f)})
+      if (std::filesystem::remove(p)) ++removed;
+  if (removed > 0) spdlog::info("{} held a previous run: its files were removed (use --resume to continue one)", out_dir);
+}
+}  // namespace
+
+void write_run_files(const std::string& out_dir, const YAML::Node& config, const data::Dataset& ds, bool resume) {
+  prepare_run_dir(out_dir, resume);
   YAML::Emitter e;
   e << config;
-  core::atomic_write_string(out_dir + "/config.yaml", std::string(e.c_str()) + "\n");
-  core::atomic_write_string(out_dir + "/encoder.json", encoder_json(ds).dump());
+  core::write_sealed(out_dir + "/config.yaml", std::string(e.c_str()) + "\n");
+  core::write_sealed(out_dir + "/encoder.json", encoder_json(ds).dump());
+}
+
+nlohmann::json read_result(const std::string& run_dir) {
+  const std::string path = run_dir + "/result.json";
+  auto r = nlohmann::json::parse(core::read_sealed(path, kRunHint), nullptr, false);
+  if (!r.is_object()) throw CorruptFile(path + " is not a JSON object; " + kRunHint);
+  return r;
+}
+
+YAML::Node read_run_config(const std::string& run_dir) {
+  const std::string path = run_dir + "/config.yaml";
+  return core::parse_yaml(core::read_sealed(path, kRunHint), path);
 }
 
 nlohmann::json test_results(const data::Dataset& ds, const Trainer& trainer, Task& task, const FitResult& fit) {
@@ -82,12 +114,15 @@ nlohmann::json test_results(const data::Dataset& ds, const Trainer& trainer, Tas
   r["device"] = trainer.options().device;
   r["blas"] = core::blas_backend();
   r["data_seconds"] = ds.seconds;
+  if (fit.earlier_wall_seconds > 0) r["resumed_wall_seconds"] = fit.earlier_wall_seconds;
   return r;
 }
 
 void finish_run(nlohmann::json& r, const std::string& out_dir, std::chrono::steady_clock::time_point start) {
-  r["wall_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  core::atomic_write_string(out_dir + "/result.json", r.dump(2) + "\n");
+  // A resumed run counts the time of the processes before it, too.
+  r["wall_seconds"] = r.value("resumed_wall_seconds", 0.0) +
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  core::write_sealed(out_dir + "/result.json", r.dump(2) + "\n");
   spdlog::info("test AUC {:.5f} logloss {:.5f} (best epoch {}) -> {}/result.json", r["test_auc"].get<double>(),
                r["test_logloss"].get<double>(), r["best_epoch"].get<int>(), out_dir);
 }
@@ -122,7 +157,7 @@ nlohmann::json run_ctr(const YAML::Node& config_in, const RunOptions& opt) {
   CtrTask task(model, train_p);
   train_p.check_unused();
   // The config as used (defaults filled in) and the encoder: enough to reload the run.
-  write_run_files(opt.out_dir, config, ds);
+  write_run_files(opt.out_dir, config, ds, opt.resume);
 
   Trainer trainer(topt, opt.out_dir);
   FitResult fit = trainer.fit(task, ds, opt.resume);
@@ -141,17 +176,17 @@ LoadedRun load_run(const std::string& run_dir, const std::string& device_overrid
   const std::string cfg_path = run_dir + "/config.yaml", enc_path = run_dir + "/encoder.json";
   for (const auto& p : {cfg_path, enc_path, run_dir + "/best.ckpt"})
     if (!core::file_exists(p)) throw Error("not a finished run folder: " + p + " is missing");
-  run.config = core::load_yaml(cfg_path);
+  run.config = read_run_config(run_dir);
   run.spec = data::DatasetSpec::from_yaml(run.config["dataset"], cfg_path + ":dataset");
   nlohmann::json enc;
   try {
-    enc = nlohmann::json::parse(core::read_file(enc_path));
+    enc = nlohmann::json::parse(core::read_sealed(enc_path, kRunHint));
     for (const auto& f : enc) {
       run.fields.push_back({f.at("name").get<std::string>(), f.at("display").get<std::string>(), {}});
       run.encoder.vocab.push_back(f.at("vocab").get<std::vector<std::string>>());
     }
   } catch (const nlohmann::json::exception& e) {
-    throw Error("corrupt " + enc_path + ": " + e.what());
+    throw CorruptFile("corrupt " + enc_path + ": " + e.what() + "; " + kRunHint);
   }
   run.encoder.finalize();
   std::vector<std::string> names;
@@ -176,12 +211,16 @@ LoadedRun load_run(const std::string& run_dir, const std::string& device_overrid
 namespace {
 // Global ids under the run's encoder of rows given as dictionary codes [rows, F]
 // (int32) into `fields`' values: each distinct raw value is looked up once.
-torch::Tensor encode_rows(const data::Encoder& enc, const std::vector<data::FieldMeta>& fields,
-                          const torch::Tensor& codes) {
-  const int F = static_cast<int>(fields.size());
-  std::vector<std::vector<int32_t>> code_ids(F);
-  for (int f = 0; f < F; ++f)
-    for (const auto& v : fields[f].values) code_ids[f].push_back(enc.encode(f, v));
+using CodeIds = std::vector<std::vector<int32_t>>;  // [field][code] -> global id
+CodeIds code_ids_of(const data::Encoder& enc, const std::vector<data::FieldMeta>& fields) {
+  CodeIds code_ids(fields.size());
+  for (size_t f = 0; f < fields.size(); ++f)
+    for (const auto& v : fields[f].values) code_ids[f].push_back(enc.encode(static_cast<int>(f), v));
+  return code_ids;
+}
+
+torch::Tensor encode_rows(const CodeIds& code_ids, const torch::Tensor& codes) {
+  const int F = static_cast<int>(code_ids.size());
   const int64_t rows = codes.size(0);
   const int32_t* c = codes.data_ptr<int32_t>();
   auto ids = torch::empty({rows, F}, torch::kInt64);
@@ -192,17 +231,20 @@ torch::Tensor encode_rows(const data::Encoder& enc, const std::vector<data::Fiel
 }
 
 // Click probabilities of rows given as codes into `fields` (see encode_rows).
+// Encoded a batch at a time: a split is never held a second time as int64 ids.
 std::vector<float> score(const LoadedRun& run, const std::vector<data::FieldMeta>& fields, const torch::Tensor& codes,
                          int64_t batch_size) {
-  auto ids = encode_rows(run.encoder, fields, codes);
-  if (run.clickprompt) return to_float_vector(torch::sigmoid(run.clickprompt->score(ids, fields, codes).fused));
   torch::NoGradGuard ng;
   torch::Device dev(run.device);
   std::vector<float> scores;
-  scores.reserve(ids.size(0));
-  for (int64_t s = 0; s < ids.size(0); s += batch_size) {
-    int64_t e = std::min<int64_t>(ids.size(0), s + batch_size);
-    auto prob = torch::sigmoid(run.model->forward(ids.slice(0, s, e).to(dev))).to(torch::kCPU).contiguous();
+  scores.reserve(codes.size(0));
+  const CodeIds code_ids = code_ids_of(run.encoder, fields);
+  for (int64_t s = 0; s < codes.size(0); s += batch_size) {
+    int64_t e = std::min<int64_t>(codes.size(0), s + batch_size);
+    auto batch = codes.slice(0, s, e).contiguous();
+    auto ids = encode_rows(code_ids, batch);
+    auto logit = run.clickprompt ? run.clickprompt->score(ids, fields, batch).fused : run.model->forward(ids.to(dev));
+    auto prob = torch::sigmoid(logit).to(torch::kCPU, torch::kFloat32).contiguous();
     scores.insert(scores.end(), prob.data_ptr<float>(), prob.data_ptr<float>() + prob.numel());
   }
   return scores;
@@ -237,7 +279,7 @@ nlohmann::json inspect_run(const LoadedRun& run, const data::Dataset& ds, const 
   const auto& s = ds.split(split);
   const int64_t n = max_rows > 0 ? std::min(max_rows, s.rows) : s.rows;
   auto codes = s.codes.slice(0, 0, n).contiguous();
-  auto r = run.clickprompt->inspect(encode_rows(run.encoder, ds.fields, codes), ds.fields, codes,
+  auto r = run.clickprompt->inspect(encode_rows(code_ids_of(run.encoder, ds.fields), codes), ds.fields, codes,
                                     s.labels.slice(0, 0, n), attention_rows);
   r["dataset"] = ds.spec.name;
   r["split"] = split;
@@ -256,12 +298,10 @@ bundle::Contents bundle_contents(LoadedRun& run, const std::string& run_dir) {
   c.created_from = {{"run", std::filesystem::absolute(run_dir).lexically_normal().string()},
                     {"dataset", run.spec.name}};
   if (core::file_exists(run_dir + "/result.json")) {
-    auto r = nlohmann::json::parse(core::read_file(run_dir + "/result.json"), nullptr, false);
-    if (r.is_object()) {
-      c.mode = r.value("mode", "ctr");
-      for (const char* k : {"seed", "best_epoch", "valid_auc", "test_auc", "test_logloss"})
-        if (r.contains(k)) c.created_from[k] = r[k];
-    }
+    auto r = read_result(run_dir);
+    c.mode = r.value("mode", "ctr");
+    for (const char* k : {"seed", "best_epoch", "valid_auc", "test_auc", "test_logloss"})
+      if (r.contains(k)) c.created_from[k] = r[k];
   }
   if (run.clickprompt) {
     c.kind = bundle::kKindWithPlm;

@@ -36,7 +36,16 @@ struct FitResult;
 // run folder's config.yaml + encoder.json; the test-split part of result.json
 // (metrics, Bayes reference, long-tail breakdown, speeds); the final write.
 data::Dataset load_dataset(const data::DatasetSpec& spec, const RunOptions& opt);
-void write_run_files(const std::string& out_dir, const YAML::Node& config, const data::Dataset& ds);
+// What a run folder holds (each with its .sha256 seal).
+inline constexpr const char* kRunFiles[] = {"config.yaml", "encoder.json", "best.ckpt", "last.ckpt", "metrics.jsonl",
+                                            "result.json", "clickprompt.safetensors"};
+// Creates the folder and removes killed writers' temp files; a fresh (not
+// resumed) run first removes a previous run's files, so a folder never mixes
+// two runs. Then writes config.yaml and encoder.json.
+void write_run_files(const std::string& out_dir, const YAML::Node& config, const data::Dataset& ds, bool resume);
+// A finished run's result.json and config.yaml, verified against their seals.
+nlohmann::json read_result(const std::string& run_dir);
+YAML::Node read_run_config(const std::string& run_dir);
 nlohmann::json test_results(const data::Dataset& ds, const Trainer& trainer, Task& task, const FitResult& fit);
 void finish_run(nlohmann::json& r, const std::string& out_dir, std::chrono::steady_clock::time_point start);
 

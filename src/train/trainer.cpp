@@ -5,8 +5,11 @@
 #include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <mutex>
 #include <random>
+#include <sstream>
 
+#include "core/checksum.h"
 #include "core/error.h"
 #include "core/io.h"
 #include "core/progress.h"
@@ -43,6 +46,7 @@ struct State {
   double train_seconds = 0;
   int64_t trained_samples = 0;
   bool finished = false;  // stopped early (a resumed run with more epochs continues otherwise)
+  double wall_seconds = 0;  // of every process up to this checkpoint (a resumed run adds its own)
   std::vector<EpochRecord> history;
 };
 
@@ -66,6 +70,7 @@ nlohmann::json to_json(const State& s) {
           {"train_seconds", s.train_seconds},
           {"trained_samples", s.trained_samples},
           {"finished", s.finished},
+          {"wall_seconds", s.wall_seconds},
           {"history", h}};
 }
 
@@ -83,6 +88,7 @@ State state_from_json(const nlohmann::json& j, int patience) {
   s.train_seconds = j.at("train_seconds");
   s.trained_samples = j.at("trained_samples");
   s.finished = j.at("finished");
+  s.wall_seconds = j.value("wall_seconds", 0.0);
   for (const auto& r : j.at("history")) {
     EpochRecord e;
     e.epoch = r.at("epoch");
@@ -97,55 +103,92 @@ State state_from_json(const nlohmann::json& j, int patience) {
   return s;
 }
 
-void save_last(const std::string& path, torch::nn::Module& m, AdamOptimizer& opt, const State& s) {
-  core::atomic_write(path, [&](const std::string& tmp) {
-    torch::serialize::OutputArchive archive, model_a, opt_a;
-    m.save(model_a);
-    opt.save(opt_a);
-    archive.write("model", model_a);
-    archive.write("optimizer", opt_a);
-    archive.write("state", c10::IValue(to_json(s).dump()));
-    archive.save_to(tmp);
-  });
+const char* kCheckpointHint = "delete it and train again (or --resume from an intact last.ckpt)";
+
+// Checkpoints are serialized in memory and written sealed: a failing write (disk
+// full) is then an ordinary error that removes its temp file, and a flipped
+// byte is caught on load (LibTorch's zip reader does not check CRCs).
+void write_archive(const std::string& path, torch::serialize::OutputArchive& archive) {
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  core::write_sealed(path, bytes.str());
 }
 
-State load_last(const std::string& path, torch::nn::Module& m, AdamOptimizer& opt, int patience) {
+void read_archive(const std::string& path, torch::serialize::InputArchive& archive) {
+  std::istringstream bytes(core::read_sealed(path, kCheckpointHint));
+  archive.load_from(bytes);
+}
+
+// The default generators' states (dropout masks draw from them): a resumed run
+// then drops the same units as an uninterrupted one.
+torch::Tensor rng_state(const torch::Device& dev) {
+  at::Generator g = at::globalContext().defaultGenerator(dev.is_cpu() ? c10::Device(c10::kCPU) : dev);
+  std::lock_guard<std::mutex> lock(g.mutex());
+  return g.get_state();
+}
+void set_rng_state(const torch::Device& dev, const torch::Tensor& state) {
+  at::Generator g = at::globalContext().defaultGenerator(dev.is_cpu() ? c10::Device(c10::kCPU) : dev);
+  std::lock_guard<std::mutex> lock(g.mutex());
+  g.set_state(state);
+}
+
+void save_last(const std::string& path, torch::nn::Module& m, AdamOptimizer& opt, const State& s,
+               const torch::Device& dev) {
+  torch::serialize::OutputArchive archive, model_a, opt_a;
+  m.save(model_a);
+  opt.save(opt_a);
+  archive.write("model", model_a);
+  archive.write("optimizer", opt_a);
+  archive.write("state", c10::IValue(to_json(s).dump()));
+  archive.write("rng_cpu", rng_state(torch::kCPU));
+  if (!dev.is_cpu()) archive.write("rng_device", rng_state(dev));
+  write_archive(path, archive);
+}
+
+State load_last(const std::string& path, torch::nn::Module& m, AdamOptimizer& opt, int patience,
+                const torch::Device& dev) {
   try {
     torch::serialize::InputArchive archive, model_a, opt_a;
-    archive.load_from(path);
+    read_archive(path, archive);
     archive.read("model", model_a);
     m.load(model_a);
     archive.read("optimizer", opt_a);
     opt.load(opt_a);
     c10::IValue state;
     archive.read("state", state);
+    torch::Tensor rng;
+    if (archive.try_read("rng_cpu", rng)) set_rng_state(torch::kCPU, rng);
+    if (!dev.is_cpu() && archive.try_read("rng_device", rng)) set_rng_state(dev, rng);
     return state_from_json(nlohmann::json::parse(state.toStringRef()), patience);
   } catch (const c10::Error& e) {
-    throw Error("cannot resume from " + path + ": corrupt or incompatible checkpoint (" +
-                std::string(e.what_without_backtrace()).substr(0, 200) + ")");
+    throw CorruptFile("cannot resume from " + path + ": incompatible checkpoint (" +
+                      std::string(e.what_without_backtrace()).substr(0, 200) + ")");
   } catch (const nlohmann::json::exception& e) {
-    throw Error("cannot resume from " + path + ": bad state record (" + e.what() + ")");
+    throw CorruptFile("cannot resume from " + path + ": bad state record (" + e.what() + ")");
   }
 }
 
 }  // namespace
 
+// A batch of 2^24 rows is far past any use and keeps rows * fields in int64 range.
+constexpr int64_t kMaxBatch = int64_t{1} << 24;
+
 TrainerOptions TrainerOptions::from(const core::Params& t, const TrainerOptions& defaults) {
   TrainerOptions o = defaults;
-  o.batch_size = t.get<int64_t>("batch_size", o.batch_size);
-  o.eval_batch_size = t.get<int64_t>("eval_batch_size", o.eval_batch_size);
-  o.max_epochs = t.get<int>("epochs", o.max_epochs);
-  o.patience = t.get<int>("patience", o.patience);
-  o.plateau_factor = t.get<double>("plateau_factor", o.plateau_factor);
+  o.batch_size = t.get_int("batch_size", o.batch_size, 1, kMaxBatch);
+  o.eval_batch_size = t.get_int("eval_batch_size", o.eval_batch_size, 1, kMaxBatch);
+  o.max_epochs = static_cast<int>(t.get_int("epochs", o.max_epochs, 1, 100000));
+  o.patience = static_cast<int>(t.get_int("patience", o.patience, 1, 100000));
+  o.plateau_factor = t.get_number("plateau_factor", o.plateau_factor, core::Params::Range::unit_open);
   o.optimizer = t.get<std::string>("optimizer", o.optimizer);
-  o.beta1 = t.get<double>("beta1", o.beta1);
-  o.beta2 = t.get<double>("beta2", o.beta2);
-  o.eps = t.get<double>("eps", o.eps);
+  o.beta1 = t.get_number("beta1", o.beta1, core::Params::Range::unit_open);
+  o.beta2 = t.get_number("beta2", o.beta2, core::Params::Range::unit_open);
+  o.eps = t.get_number("eps", o.eps, core::Params::Range::positive);
   o.lr_schedule = t.get<std::string>("lr_schedule", o.lr_schedule);
-  o.warmup_steps = t.get<int64_t>("warmup_steps", o.warmup_steps);
-  o.warmup_ratio = t.get<double>("warmup_ratio", o.warmup_ratio);
-  o.grad_clip_norm = t.get<double>("grad_clip_norm", o.grad_clip_norm);
-  o.epoch_rows = t.get<int64_t>("epoch_rows", o.epoch_rows);
+  o.warmup_steps = t.get_int("warmup_steps", o.warmup_steps, 0, int64_t{1} << 40);
+  o.warmup_ratio = t.get_number("warmup_ratio", o.warmup_ratio, core::Params::Range::unit);
+  o.grad_clip_norm = t.get_number("grad_clip_norm", o.grad_clip_norm, core::Params::Range::non_negative);
+  o.epoch_rows = t.get_int("epoch_rows", o.epoch_rows, 0, int64_t{1} << 40);
   o.monitor = t.get<std::string>("monitor", o.monitor);
   if (o.monitor != "auc" && o.monitor != "auc-logloss")
     throw Error(t.context() + ".monitor: '" + o.monitor + "' (expected auc or auc-logloss)" +
@@ -182,6 +225,16 @@ std::vector<float> Trainer::predict(Task& task, const data::Split& split, double
   return out;
 }
 
+namespace {
+[[noreturn]] void diverged(int epoch, int64_t first_step, int64_t last_step, const char* what) {
+  std::string at = first_step == last_step ? "step " + std::to_string(last_step)
+                                           : "a step in " + std::to_string(first_step) + "-" + std::to_string(last_step);
+  throw Diverged("training diverged at epoch " + std::to_string(epoch) + ", " + at + ": the " + what +
+                 " is not finite (NaN or inf). Lower train.lr, check the labels and inputs, or set "
+                 "train.grad_clip_norm; the checkpoints of the last finished epoch are intact.");
+}
+}  // namespace
+
 FitResult Trainer::fit(Task& task, const data::Dataset& ds, bool resume) {
   core::make_dirs(out_dir_);
   const std::string last_path = out_dir_ + "/last.ckpt", best_path = out_dir_ + "/best.ckpt";
@@ -205,16 +258,18 @@ FitResult Trainer::fit(Task& task, const data::Dataset& ds, bool resume) {
   st.stop.patience = opt_.patience;
   for (const auto& g : groups) st.base_lrs.push_back(g.lr);
   if (resume && core::file_exists(last_path)) {
-    st = load_last(last_path, task.module(), *optimizer, opt_.patience);
+    st = load_last(last_path, task.module(), *optimizer, opt_.patience, dev);
     spdlog::info("resuming from {} after epoch {} (best valid AUC {:.5f} at epoch {})", last_path, st.epoch,
                  st.best_auc, st.stop.best_epoch);
   }
 
+  const auto t_fit = Clock::now();
+  const double earlier_wall = st.wall_seconds;
   // JSON lines of every epoch, rewritten whole so a resumed run keeps one consistent log.
   auto write_log = [&]() {
     std::string text;
     for (const auto& r : st.history) text += to_json(r).dump() + "\n";
-    core::atomic_write_string(out_dir_ + "/metrics.jsonl", text);
+    core::write_sealed(out_dir_ + "/metrics.jsonl", text);
   };
 
   while (!st.finished && st.epoch < opt_.max_epochs) {
@@ -242,9 +297,12 @@ FitResult Trainer::fit(Task& task, const data::Dataset& ds, bool resume) {
       loss_acc += loss.detach() * static_cast<double>(e - s);
       loss_n += e - s;
       ++st.step;
+      // Reading the loss synchronizes a device: there only every 64 steps (the
+      // error then names the range); on the CPU every step.
+      if (dev.is_cpu() && !std::isfinite(loss.item<float>())) diverged(epoch, st.step, st.step, "loss");
       if ((st.step & 63) == 0 || e == rows) {
-        // Reading the loss synchronizes the device: only every 64 steps.
         loss_sum = loss_acc.item<double>();
+        if (!std::isfinite(loss_sum)) diverged(epoch, std::max<int64_t>(1, st.step - 63), st.step, "loss");
         progress.update(e, loss_sum / static_cast<double>(loss_n));
       }
     }
@@ -256,6 +314,8 @@ FitResult Trainer::fit(Task& task, const data::Dataset& ds, bool resume) {
     st.trained_samples += rows;
 
     auto valid_probs = predict(task, ds.valid);
+    for (float p : valid_probs)
+      if (!std::isfinite(p)) diverged(epoch, st.step, st.step, "validation score");
     auto valid_labels = to_float_vector(ds.valid.labels);
     EpochRecord rec;
     rec.epoch = epoch;
@@ -265,7 +325,6 @@ FitResult Trainer::fit(Task& task, const data::Dataset& ds, bool resume) {
     rec.seconds = since(t_epoch);
     rec.samples_per_sec = rows / train_seconds;
     for (size_t g = 0; g < st.base_lrs.size(); ++g) rec.lrs.push_back(st.base_lrs[g] * sched.factor(st.step - 1));
-    if (std::isnan(rec.train_loss)) throw Error("training diverged at epoch " + std::to_string(epoch) + " (loss is NaN); lower the learning rate");
     // The monitored score: AUC, or FuxiCTR's {AUC: 1, logloss: -1}.
     bool improved = st.stop.update(opt_.monitor == "auc" ? rec.valid_auc : rec.valid_auc - rec.valid_logloss, epoch);
     if (improved) {
@@ -284,7 +343,8 @@ FitResult Trainer::fit(Task& task, const data::Dataset& ds, bool resume) {
       spdlog::info("early stop: no improvement for {} epoch(s); best epoch {}", st.stop.bad_epochs, st.stop.best_epoch);
       st.finished = true;
     }
-    save_last(last_path, task.module(), *optimizer, st);
+    st.wall_seconds = earlier_wall + since(t_fit);
+    save_last(last_path, task.module(), *optimizer, st, dev);
     write_log();
   }
 
@@ -299,6 +359,7 @@ FitResult Trainer::fit(Task& task, const data::Dataset& ds, bool resume) {
   r.train_samples_per_sec = st.train_seconds > 0 ? st.trained_samples / st.train_seconds : 0;
   r.stopped_early = st.stop.should_stop();
   r.history = st.history;
+  r.earlier_wall_seconds = earlier_wall;
   return r;
 }
 
@@ -308,22 +369,20 @@ std::vector<float> to_float_vector(const torch::Tensor& t) {
 }
 
 void save_module(torch::nn::Module& m, const std::string& path) {
-  core::atomic_write(path, [&](const std::string& tmp) {
-    torch::serialize::OutputArchive a;
-    m.save(a);
-    a.save_to(tmp);
-  });
+  torch::serialize::OutputArchive a;
+  m.save(a);
+  write_archive(path, a);
 }
 
 void load_module(torch::nn::Module& m, const std::string& path) {
   if (!core::file_exists(path)) throw Error("checkpoint not found: " + path);
   try {
     torch::serialize::InputArchive a;
-    a.load_from(path);
+    read_archive(path, a);
     m.load(a);
   } catch (const c10::Error& e) {
-    throw Error("cannot load checkpoint " + path + ": corrupt file or a different model configuration (" +
-                std::string(e.what_without_backtrace()).substr(0, 200) + ")");
+    throw CorruptFile("cannot load checkpoint " + path + ": a different model configuration (" +
+                      std::string(e.what_without_backtrace()).substr(0, 200) + ")");
   }
 }
 

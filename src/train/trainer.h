@@ -48,6 +48,7 @@ struct FitResult {
   double valid_auc = 0, valid_logloss = 0;
   double train_samples_per_sec = 0;  // over all epochs, training steps only
   bool stopped_early = false;
+  double earlier_wall_seconds = 0;  // of the processes before a --resume, up to their last checkpoint
   std::vector<EpochRecord> history;
 };
 

@@ -22,7 +22,7 @@ TEST(Cli, UnknownModelSuggestsNearest) {
   ASSERT_EQ(run_cli("data synth --out " + d.path() + " --samples 2000 --users 50 --items 80").code, 0);
   auto r = run_cli("train --data " + d.file("dataset.yaml") + " --model dcnv3 --out " + d.file("run") +
                    " --cache-dir " + d.file("cache"));
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.code, clickprompt::kExitBadInput);
   EXPECT_NE(r.output.find("did you mean 'dcnv2'"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("frame #"), std::string::npos) << "no torch stack trace";
   EXPECT_FALSE(std::filesystem::exists(d.file("run/result.json")));
@@ -31,27 +31,27 @@ TEST(Cli, UnknownModelSuggestsNearest) {
 TEST(Cli, BadInputsGiveOneClearError) {
   TempDir d;
   auto r = run_cli("data prepare --data " + d.file("missing.yaml"));
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.code, clickprompt::kExitBadInput);
   EXPECT_NE(r.output.find("config file not found"), std::string::npos) << r.output;
 
   ASSERT_EQ(run_cli("data synth --out " + d.path() + " --samples 2000 --users 50 --items 80").code, 0);
   auto r2 = run_cli("train --data " + d.file("dataset.yaml") + " --model dnn --set model.embeding_dim=4 --out " +
                     d.file("run") + " --cache-dir " + d.file("cache"));
-  EXPECT_EQ(r2.code, 1);
+  EXPECT_EQ(r2.code, clickprompt::kExitBadInput);
   EXPECT_NE(r2.output.find("did you mean 'embedding_dim'"), std::string::npos) << r2.output;
 
   // A malformed CSV row: file:line and the row.
   d.write("bad.csv", "user_id,age,region,item_id,title,category,brand,timestamp,click,prob\n"
                      "u1,18-24,north,i1,t,books,b,0,1,0.5\nu2,18-24\n");
   d.write("bad.yaml", "name: bad\nformat: csv\npath: " + d.file("bad.csv") +
-                          "\nfields: [{name: user_id}, {name: item_id}]\nlabel: {column: click, threshold: 0.5}\n");
+                          "\nfields: [{name: user_id}, {name: item_id}]\nlabel: {column: click}\n");
   auto r3 = run_cli("data prepare --data " + d.file("bad.yaml") + " --cache-dir " + d.file("c2"));
-  EXPECT_EQ(r3.code, 1);
+  EXPECT_EQ(r3.code, clickprompt::kExitBadInput);
   EXPECT_NE(r3.output.find("bad.csv:3"), std::string::npos) << r3.output;
   EXPECT_NE(r3.output.find("u2,18-24"), std::string::npos) << r3.output;
 
   auto r4 = run_cli("evaluate --run " + d.file("nothing-here"));
-  EXPECT_EQ(r4.code, 1);
+  EXPECT_EQ(r4.code, clickprompt::kExitBadInput);
   EXPECT_NE(r4.output.find("not a finished run folder"), std::string::npos) << r4.output;
 }
 

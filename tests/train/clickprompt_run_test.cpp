@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/checksum.h"
 #include "core/error.h"
 #include "core/io.h"
 #include "core/params.h"
@@ -213,7 +214,7 @@ TEST(ClickPromptRun, PaMlmThenBothFineTuningModes) {
     std::filesystem::copy(w.dir.file("with"), w.dir.file("with-b7"), std::filesystem::copy_options::recursive);
     auto cfg = core::load_yaml(w.dir.file("with-b7/config.yaml"));
     cfg["train"]["eval_batch_size"] = 7;
-    core::atomic_write_string(w.dir.file("with-b7/config.yaml"), YAML::Dump(cfg) + "\n");
+    core::write_sealed(w.dir.file("with-b7/config.yaml"), YAML::Dump(cfg) + "\n");  // as train writes it
     auto in7 = train::inspect_run(train::load_run(w.dir.file("with-b7")), ds, "test", 0, 200);
     EXPECT_NEAR(in7["fused"]["auc"].get<double>(), in["fused"]["auc"].get<double>(), 1e-4);  // float noise of padding
     EXPECT_NEAR(in7["shuffled_prompts"]["plm_branch_auc"].get<double>(),

@@ -163,7 +163,8 @@ TEST(Checkpoint, CorruptFileIsAClearError) {
     train::load_run(out.path());
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("cannot load checkpoint"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("best.ckpt is corrupt"), std::string::npos) << e.what();
+    EXPECT_EQ(e.exit_code(), kExitCorrupt);
   }
 }
 

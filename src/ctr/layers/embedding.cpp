@@ -1,12 +1,17 @@
 #include "ctr/layers/embedding.h"
 
 #include "core/error.h"
+#include "core/runtime.h"
 
 namespace clickprompt::ctr {
 
 FeatureEmbeddingImpl::FeatureEmbeddingImpl(const FeatureInfo& info, const EmbeddingOptions& opt) : dim(opt.dim) {
   if (info.vocab_size <= 0) throw Error("embedding: vocabulary is empty");
   if (dim <= 0) throw Error("embedding_dim must be positive, got " + std::to_string(dim));
+  // The table, its gradient and Adam's two moments, in fp32.
+  core::check_memory(16.0 * static_cast<double>(info.vocab_size) * static_cast<double>(dim),
+                     "an embedding table of " + std::to_string(info.vocab_size) + " x " + std::to_string(dim) +
+                         " (with its gradient and Adam state)");
   table = register_module("table", torch::nn::Embedding(torch::nn::EmbeddingOptions(info.vocab_size, dim).sparse(opt.sparse)));
   torch::NoGradGuard ng;
   table->weight.normal_(0.0, opt.init_std);

@@ -3,6 +3,7 @@
 #include "core/dropout.h"
 #include "core/error.h"
 #include "core/precision.h"
+#include "core/runtime.h"
 #include "core/strings.h"
 
 namespace clickprompt::ctr {
@@ -11,7 +12,7 @@ MlpOptions MlpOptions::from(const core::Params& p, const std::string& prefix, st
   MlpOptions o;
   o.hidden_units = p.get<std::vector<int64_t>>(prefix + "_hidden_units", default_units);
   o.activation = p.get<std::string>(prefix + "_activation", "relu");
-  o.dropout = p.get<double>("net_dropout", 0.0);
+  o.dropout = p.get_number("net_dropout", 0.0, core::Params::Range::unit_open);
   o.batch_norm = p.get<bool>("batch_norm", false);
   for (auto u : o.hidden_units)
     if (u <= 0) throw Error(p.context() + "." + prefix + "_hidden_units: every layer needs a positive width");
@@ -34,6 +35,9 @@ MlpImpl::MlpImpl(int64_t input_dim, const MlpOptions& opt) {
   net_ = register_module("net", torch::nn::Sequential());
   int64_t d = input_dim;
   for (auto units : opt.hidden_units) {
+    core::check_memory(16.0 * static_cast<double>(d) * static_cast<double>(units),
+                       "an MLP layer of " + std::to_string(d) + " x " + std::to_string(units) +
+                           " (with its gradient and Adam state)");
     net_->push_back(torch::nn::Linear(d, units));
     if (opt.batch_norm) net_->push_back(torch::nn::BatchNorm1d(units));
     net_->push_back(make_activation(opt.activation));
