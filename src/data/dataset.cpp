@@ -360,7 +360,11 @@ Dataset prepare_dataset(const DatasetSpec& spec, const PrepareOptions& opt) {
   } else {
     RawTable t = read_table(spec);
     build(ds, t);
-    if (!ds.cache_dir.empty()) write_cache(ds, ds.cache_dir, key);
+    if (!ds.cache_dir.empty()) {
+      // A writer killed before us left its temp files: they go first.
+      if (std::filesystem::exists(ds.cache_dir)) core::clean_temp_files(ds.cache_dir);
+      write_cache(ds, ds.cache_dir, key);
+    }
   }
   ds.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return ds;
