@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/io.h"
 #include "core/params.h"
+#include "core/strings.h"
 #include "data/reader.h"
 #include "data/spec.h"
 #include "plm/checkpoint.h"
@@ -132,7 +133,12 @@ void tokenizers(const uint8_t* d, size_t n) {
 
 void infer_request(const uint8_t* d, size_t n) {
   static const std::vector<data::FieldMeta> fields = {{"user_id", "User ID", {}}, {"item_id", "Item ID", {}}};
-  auto r = serve::parse_infer_request(bytes(d, n), fields, 4096);
+  serve::InferRequest r;
+  try {
+    r = serve::parse_infer_request(bytes(d, n), fields, 4096);
+  } catch (const serve::RequestError&) {
+    return;  // the server's clean refusal (a 4xx with a JSON error)
+  }
   (void)serve::infer_response("m", r, std::vector<float>(static_cast<size_t>(r.rows), 0.5f));
 }
 

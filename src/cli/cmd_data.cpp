@@ -66,7 +66,7 @@ void add_data_commands(CLI::App& app, Common& common) {
   auto* text = data->add_subcommand("text", "Print the text view of some rows");
   add_spec_options(text, *a);
   text->add_option("--split", a->split, "train | valid | test")->capture_default_str();
-  text->add_option("--rows", a->rows, "How many rows")->capture_default_str()->check(CLI::PositiveNumber);
+  text->add_option("--rows", a->rows, "How many rows")->capture_default_str()->check(at_least(1));
   text->callback([a, &common] {
     setup_runtime(common);
     auto ds = load(*a);

@@ -116,7 +116,7 @@ void add_serve_commands(CLI::App& app, Common& common) {
   pred->add_option("--input", pa->input, "CSV with a header naming the fields, or JSON lines")->required();
   pred->add_option("--out", pa->out, "Output CSV: score (and label when the input has one) per row")->required();
   pred->add_option("--format", pa->o.format, "auto | csv | jsonl")->capture_default_str();
-  pred->add_option("--chunk-rows", pa->o.chunk_rows, "Rows read and scored at a time")->capture_default_str()->check(CLI::PositiveNumber);
+  pred->add_option("--chunk-rows", pa->o.chunk_rows, "Rows read and scored at a time")->capture_default_str()->check(at_least(1));
   pred->add_option("--device", pa->device, "cpu | cuda | cuda:N")->capture_default_str();
   pred->add_flag("--no-progress", pa->no_progress, "No progress line");
   pred->callback([pa, &common] {

@@ -79,7 +79,7 @@ void add_train_commands(CLI::App& app, Common& common) {
   train->add_option("--pretrained", a->pretrained,
                     "PA-MLM run folder to start from (with-plm: optional, without it the ablation 'without PA-MLM'; "
                     "without-plm: required)");
-  train->add_option("--seed", a->seed, "Random seed (model init, shuffling)")->check(CLI::NonNegativeNumber);
+  train->add_option("--seed", a->seed, "Random seed (model init, shuffling)")->check(at_least(0));
   train->add_option("--device", a->device, "cpu | cuda | cuda:N");
   train->add_option("--cache-dir", a->cache_dir, "Data cache root")->capture_default_str();
   train->add_flag("--rebuild-cache", a->rebuild, "Rebuild the data cache");
@@ -142,7 +142,7 @@ void add_train_commands(CLI::App& app, Common& common) {
   insp->add_option("--rows", ia->rows, "Score the first N rows of the split (0 = all)")->capture_default_str();
   insp->add_option("--attention-rows", ia->attention_rows, "Rows for the per-layer statistics")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(at_least(1));
   insp->add_option("--device", a->device, "cpu | cuda | cuda:N");
   insp->add_option("--cache-dir", a->cache_dir, "Data cache root")->capture_default_str();
   insp->callback([a, ia, &common] {

@@ -4,6 +4,22 @@
 
 namespace clickprompt::cli {
 
+// Number checks with plain messages ("must be a number >= 1, got -1"); CLI11's
+// own print their range as doubles.
+inline CLI::Validator at_least(long long lo) {
+  return CLI::Validator(
+      [lo](std::string& v) -> std::string {
+        try {
+          size_t used = 0;
+          long long n = std::stoll(v, &used);
+          if (used == v.size() && n >= lo) return "";
+        } catch (const std::exception&) {
+        }
+        return "must be an integer >= " + std::to_string(lo) + ", got '" + v + "'";
+      },
+      ">=" + std::to_string(lo));
+}
+
 struct Common {
   int threads = 0;
   bool verbose = false;

@@ -191,8 +191,7 @@ TrainerOptions TrainerOptions::from(const core::Params& t, const TrainerOptions&
   o.epoch_rows = t.get_int("epoch_rows", o.epoch_rows, 0, int64_t{1} << 40);
   o.monitor = t.get<std::string>("monitor", o.monitor);
   if (o.monitor != "auc" && o.monitor != "auc-logloss")
-    throw Error(t.context() + ".monitor: '" + o.monitor + "' (expected auc or auc-logloss)" +
-                core::suggest(o.monitor, {"auc", "auc-logloss"}));
+    throw Error(t.context() + ".monitor: '" + o.monitor + "' (" + core::suggest(o.monitor, {"auc", "auc-logloss"}) + ")");
   if (o.optimizer != "adam" && o.optimizer != "adamw")
     throw Error(t.context() + ".optimizer: '" + o.optimizer + "' (" + core::suggest(o.optimizer, {"adam", "adamw"}) + ")");
   if (o.batch_size <= 0 || o.eval_batch_size <= 0) throw Error(t.context() + ": batch sizes must be positive");

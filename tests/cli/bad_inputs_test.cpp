@@ -319,7 +319,8 @@ TEST_F(BadInputs, DatasetSpecs) {
   const std::string fields = "fields: [{name: user_id}, {name: item_id}]\n";
   const std::string base = "name: t\nformat: csv\npath: {d}/t.csv\n";
   run_cases("dataset spec", {
-      spec_case("spec file missing", "", "", kExitBadInput),
+      spec_case("spec file empty", "", "required key 'name' is missing"),
+      {"spec file missing", "data prepare --data {d}/none.yaml", kExitBadInput, "config file not found"},
       spec_case("name missing", "format: csv\npath: {d}/t.csv\n" + fields + "label: {column: click}\n", "'name' is missing"),
       spec_case("format unknown", "name: t\nformat: parquet\npath: {d}/t.csv\n" + fields + "label: {column: click}\n", "parquet"),
       spec_case("path missing", "name: t\nformat: csv\n" + fields + "label: {column: click}\n", "'path' is missing"),

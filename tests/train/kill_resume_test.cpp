@@ -5,6 +5,7 @@
 // and no temp file may be left.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -19,6 +20,14 @@ namespace {
 
 namespace fs = std::filesystem;
 using test_util::TempDir;
+
+// Runs the CLI; returns its wall time in seconds (start-up included).
+double timed_run(const std::string& args) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = test_util::run_cli(args);
+  EXPECT_EQ(r.code, 0) << r.output;
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
 
 // Every metric of result.json and metrics.jsonl (timings and speeds excluded).
 nlohmann::json metrics_of(const std::string& run) {
@@ -45,8 +54,9 @@ void expect_clean(const std::string& dir) {
   }
 }
 
-// Runs `args` (+ --resume after the first try), each try killed after a random
-// time in [0, max_s) until one finishes; returns the number of kills.
+// Runs `args --resume` (a fresh folder starts afresh), each try SIGKILLed after
+// a random time in [0.05 s, max_s) until `kills_wanted` kills, then once more to
+// the end; returns the number of kills (a try may finish before its kill).
 int train_with_kills(const std::string& args, int kills_wanted, double max_s, uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<double> when(0.05, max_s);
@@ -71,20 +81,18 @@ int train_with_kills(const std::string& args, int kills_wanted, double max_s, ui
 
 TEST(KillAnywhere, CtrTrainingWithDropoutResumesBitIdentical) {
   TempDir d("cp-kill");
-  ASSERT_EQ(test_util::run_cli("data synth --out " + d.path() + " --samples 4000 --users 80 --items 120").code, 0);
+  ASSERT_EQ(test_util::run_cli("data synth --out " + d.path() + " --samples 8000 --users 100 --items 150").code, 0);
   const std::string base = "--threads 1 train --data " + d.file("dataset.yaml") +
                            " --model dnn --no-progress --set model.net_dropout=0.3 --set 'model.dnn_hidden_units=[64,32]'"
-                           " --set train.epochs=4 --set train.patience=4 --set model.embedding_dim=8";
-  auto ref = test_util::run_cli(base + " --cache-dir " + d.file("cache-ref") + " --out " + d.file("ref"));
-  ASSERT_EQ(ref.code, 0) << ref.output;
+                           " --set train.epochs=5 --set train.patience=5 --set model.embedding_dim=8";
+  const double ref_seconds = timed_run(base + " --cache-dir " + d.file("cache-ref") + " --out " + d.file("ref"));
   auto expected = metrics_of(d.file("ref"));
-  const double ref_seconds = nlohmann::json::parse(core::read_file(d.file("ref/result.json")))["wall_seconds"];
   // Kills spread over the whole run (process start-up included).
   int total = 0;
   for (int round = 0; round < 4; ++round) {
     const std::string out = d.file("killed" + std::to_string(round));
     total += train_with_kills(base + " --cache-dir " + d.file("cache" + std::to_string(round)) + " --out " + out, 5,
-                              ref_seconds + 1.0, 17 + round);
+                              0.6 * ref_seconds, 17 + round);
     EXPECT_EQ(metrics_of(out).dump(), expected.dump()) << "round " << round;
     expect_clean(out);
     expect_clean(d.file("cache" + std::to_string(round)));
@@ -102,14 +110,12 @@ TEST(KillAnywhere, ClickPromptFineTuningResumesBitIdentical) {
   d.write("cp.yaml",
           "model: {model: dnn, embedding_dim: 8, dnn_hidden_units: [32], net_dropout: 0.2}\n"
           "clickprompt: {num_prompts: 2}\n"
-          "train: {batch_size: 128, epochs: 3, patience: 3, plm_lr: 0.0001}\n"
+          "train: {batch_size: 128, epochs: 4, patience: 4, plm_lr: 0.0001}\n"
           "plm: " + d.file("plm") + "\nseed: 5\n");
   const std::string base = "--threads 1 train --mode with-plm --config " + d.file("cp.yaml") + " --data " +
                            d.file("dataset.yaml") + " --cache-dir " + d.file("cache") + " --no-progress";
-  auto ref = test_util::run_cli(base + " --out " + d.file("ref"));
-  ASSERT_EQ(ref.code, 0) << ref.output;
-  const double ref_seconds = nlohmann::json::parse(core::read_file(d.file("ref/result.json")))["wall_seconds"];
-  int kills = train_with_kills(base + " --out " + d.file("killed"), 5, ref_seconds + 1.0, 99);
+  const double ref_seconds = timed_run(base + " --out " + d.file("ref"));
+  int kills = train_with_kills(base + " --out " + d.file("killed"), 5, 0.3 * ref_seconds, 99);
   EXPECT_EQ(metrics_of(d.file("killed")).dump(), metrics_of(d.file("ref")).dump());
   expect_clean(d.file("killed"));
   EXPECT_GE(kills, 5);
