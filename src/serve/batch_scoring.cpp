@@ -10,6 +10,7 @@
 #include "core/progress.h"
 #include "core/strings.h"
 #include "data/reader.h"
+#include "serve/inference_protocol.h"
 
 namespace clickprompt::serve {
 
@@ -39,22 +40,6 @@ struct Chunk {
 };
 
 }  // namespace
-
-std::string json_field_value(const nlohmann::json& v, const std::string& what) {
-  switch (v.type()) {
-    case nlohmann::json::value_t::string:
-      return v.get<std::string>();
-    case nlohmann::json::value_t::number_integer:
-      return std::to_string(v.get<int64_t>());
-    case nlohmann::json::value_t::number_unsigned:
-      return std::to_string(v.get<uint64_t>());
-    case nlohmann::json::value_t::number_float:
-    case nlohmann::json::value_t::boolean:
-      return v.dump();
-    default:
-      throw Error(what + " must be a string or a number, not " + std::string(v.type_name()));
-  }
-}
 
 PredictStats predict_file(bundle::Model& model, const std::string& in_path, const std::string& out_path,
                           const PredictOptions& opt) {

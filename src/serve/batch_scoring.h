@@ -25,9 +25,4 @@ struct PredictStats {
 PredictStats predict_file(bundle::Model& model, const std::string& in_path, const std::string& out_path,
                           const PredictOptions& opt = {});
 
-// The text form of a JSON value as a field value: strings as they are,
-// integers in decimal, other numbers as JSON writes them, booleans true/false.
-// Throws Error (naming `what`) for null, arrays and objects.
-std::string json_field_value(const nlohmann::json& v, const std::string& what);
-
 }  // namespace clickprompt::serve

@@ -3,10 +3,26 @@
 #include <cstdio>
 #include <map>
 
+#include "core/error.h"
 #include "core/strings.h"
-#include "serve/batch_scoring.h"
 
 namespace clickprompt::serve {
+
+std::string json_field_value(const nlohmann::json& v, const std::string& what) {
+  switch (v.type()) {
+    case nlohmann::json::value_t::string:
+      return v.get<std::string>();
+    case nlohmann::json::value_t::number_integer:
+      return std::to_string(v.get<int64_t>());
+    case nlohmann::json::value_t::number_unsigned:
+      return std::to_string(v.get<uint64_t>());
+    case nlohmann::json::value_t::number_float:
+    case nlohmann::json::value_t::boolean:
+      return v.dump();
+    default:
+      throw Error(what + " must be a string or a number, not " + std::string(v.type_name()));
+  }
+}
 
 namespace {
 using json = nlohmann::json;

@@ -32,6 +32,11 @@ struct InferRequest {
   std::vector<std::vector<std::string>> columns;  // [field][row], in the model's field order
 };
 
+// The text form of a JSON value as a field value (infer requests, predict's JSON
+// lines): strings as they are, integers in decimal, other numbers as JSON writes
+// them, booleans true/false. Throws Error (naming `what`) for null, arrays and objects.
+std::string json_field_value(const nlohmann::json& v, const std::string& what);
+
 // Parses and checks an infer request body against the model's fields: JSON
 // object, `inputs` naming every field exactly once, datatype BYTES (elements
 // strings; numbers are accepted and written in decimal), shape [N] or [N, 1]
