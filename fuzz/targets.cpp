@@ -74,6 +74,17 @@ void movielens(const uint8_t* d, size_t n) {
   (void)t;
 }
 
+// The three BX-*.csv files, split at NUL bytes.
+void bookcrossing(const uint8_t* d, size_t n) {
+  auto p = parts(bytes(d, n), 3);
+  std::filesystem::create_directories(scratch() + "/bx");
+  put("bx/BX-Users.csv", p[0]);
+  put("bx/BX-Books.csv", p[1]);
+  put("bx/BX-Book-Ratings.csv", p[2]);
+  auto t = data::read_bookcrossing(scratch() + "/bx");
+  (void)t;
+}
+
 void dataset_spec(const uint8_t* d, size_t n) {
   auto spec = data::DatasetSpec::from_yaml(core::parse_yaml(std::string(bytes(d, n)), "fuzz.yaml"), "fuzz.yaml");
   (void)spec;
@@ -154,7 +165,7 @@ void sealed_file(const uint8_t* d, size_t n) {
 const std::vector<Target>& targets() {
   static const std::vector<Target> all = {
       {"csv_line", csv_line},       {"csv_file", csv_file},     {"movielens", movielens},
-      {"dataset_spec", dataset_spec}, {"config", config},       {"safetensors", safetensors},
+      {"bookcrossing", bookcrossing},      {"dataset_spec", dataset_spec}, {"config", config},       {"safetensors", safetensors},
       {"hf_config", hf_config},     {"tokenizers", tokenizers}, {"infer_request", infer_request},
       {"sealed_file", sealed_file},
   };

@@ -46,6 +46,7 @@ void add_data_commands(CLI::App& app, Common& common) {
               << " in " << ds.seconds << " s; cache " << ds.cache_dir << ")\n"
               << "split " << ds.split_used << ": train " << ds.train.rows << ", valid " << ds.valid.rows << ", test "
               << ds.test.rows << "\n";
+    for (const auto& line : ds.reader_report) std::cout << "  " << line << "\n";
     for (size_t f = 0; f < ds.fields.size(); ++f)
       std::cout << "  field " << ds.fields[f].name << " (\"" << ds.fields[f].display << "\"): "
                 << ds.encoder.field_size(static_cast<int>(f)) - 1 << " values + OOV\n";

@@ -1,11 +1,15 @@
 #include "core/strings.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <utility>
+
+#include <utf8proc.h>
 
 #include "core/error.h"
 
@@ -126,16 +130,85 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
+void append_utf8(std::string& out, uint32_t cp) {
+  utf8proc_uint8_t buf[4];
+  auto n = utf8proc_encode_char(static_cast<utf8proc_int32_t>(cp), buf);
+  out.append(reinterpret_cast<const char*>(buf), static_cast<size_t>(n));
+}
+
 std::string latin1_to_utf8(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 8);
+  for (unsigned char c : s) append_utf8(out, c);
+  return out;
+}
+
+std::string cp1252_to_utf8(std::string_view s) {
+  // 0x80..0x9F; 0 = unassigned (kept as the C1 control of the same number).
+  static const uint16_t k80[32] = {0x20AC, 0,      0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+                                   0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0,      0x017D, 0,
+                                   0,      0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+                                   0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,      0x017E, 0x0178};
+  std::string out;
+  out.reserve(s.size() + 8);
   for (unsigned char c : s) {
-    if (c < 0x80) {
-      out.push_back(static_cast<char>(c));
+    if (c >= 0x80 && c < 0xA0 && k80[c - 0x80]) {
+      append_utf8(out, k80[c - 0x80]);
     } else {
-      out.push_back(static_cast<char>(0xC0 | (c >> 6)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+      append_utf8(out, c);
     }
+  }
+  return out;
+}
+
+std::string html_unescape(std::string_view s) {
+  static const std::pair<std::string_view, uint32_t> kNamed[] = {
+      {"amp", '&'},       {"lt", '<'},        {"gt", '>'},        {"quot", '"'},      {"apos", '\''},
+      {"nbsp", 0xA0},     {"ndash", 0x2013},  {"mdash", 0x2014},  {"hellip", 0x2026}, {"lsquo", 0x2018},
+      {"rsquo", 0x2019},  {"ldquo", 0x201C},  {"rdquo", 0x201D},  {"copy", 0xA9},     {"reg", 0xAE},
+      {"trade", 0x2122},  {"eacute", 0xE9},   {"egrave", 0xE8},   {"aacute", 0xE1},   {"agrave", 0xE0},
+      {"oacute", 0xF3},   {"uacute", 0xFA},   {"iacute", 0xED},   {"ntilde", 0xF1},   {"ouml", 0xF6},
+      {"uuml", 0xFC},     {"auml", 0xE4},     {"szlig", 0xDF},    {"ccedil", 0xE7},   {"deg", 0xB0},
+      {"frac12", 0xBD},   {"times", 0xD7}};
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '&') {
+      out.push_back(s[i]);
+      continue;
+    }
+    const size_t semi = s.find(';', i + 1);
+    if (semi == std::string_view::npos || semi - i > 10) {
+      out.push_back('&');
+      continue;
+    }
+    std::string_view name = s.substr(i + 1, semi - i - 1);
+    uint32_t cp = 0;
+    if (name.size() >= 2 && name[0] == '#') {
+      const bool hex = name[1] == 'x' || name[1] == 'X';
+      std::string_view digits = name.substr(hex ? 2 : 1);
+      bool ok = !digits.empty();
+      for (char c : digits) {
+        const int d = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
+                      : hex && std::isxdigit(static_cast<unsigned char>(c)) ? (std::tolower(c) - 'a' + 10)
+                                                                             : -1;
+        if (d < 0 || cp > 0x10FFFF) {
+          ok = false;
+          break;
+        }
+        cp = cp * (hex ? 16 : 10) + static_cast<uint32_t>(d);
+      }
+      if (!ok || cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp < 0xE000)) cp = 0;
+    } else {
+      for (const auto& [n, c] : kNamed)
+        if (n == name) cp = c;
+    }
+    if (cp == 0) {
+      out.push_back('&');
+      continue;
+    }
+    append_utf8(out, cp);
+    i = semi;
   }
   return out;
 }

@@ -1,4 +1,5 @@
 #pragma once
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,14 @@ std::string format_number(double v);
 bool valid_utf8(std::string_view s);
 // ISO-8859-1 bytes to UTF-8.
 std::string latin1_to_utf8(std::string_view s);
+// Windows-1252 bytes to UTF-8 (0x80-0x9F are curly quotes, dashes, the euro sign...;
+// its five unassigned bytes map to the C1 controls, as Latin-1 does).
+std::string cp1252_to_utf8(std::string_view s);
+// HTML character references to UTF-8: &amp; &lt; &gt; &quot; &apos; &nbsp; and the
+// common typographic names, &#NNN; and &#xHH;. Anything else is left as written.
+std::string html_unescape(std::string_view s);
+// Appends code point `cp` as UTF-8.
+void append_utf8(std::string& out, uint32_t cp);
 // Throws Error("<context>: <name> must be a positive number, got <v>") unless v is finite and > 0.
 void check_positive(const std::string& context, const std::string& name, double v);
 // Parse a whole string as a number; throws Error with `what` as context on failure.

@@ -115,6 +115,8 @@ RawTable read_table(const DatasetSpec& spec) {
   RawTable t;
   if (spec.format == "movielens") {
     t = read_movielens(spec.path);
+  } else if (spec.format == "bookcrossing") {
+    t = read_bookcrossing(spec.path);
   } else {
     std::vector<std::string> strings, numbers{spec.label_column};
     for (const auto& f : spec.fields)

@@ -138,6 +138,8 @@ uint64_t cache_key(const DatasetSpec& spec, const std::vector<std::string>& file
 
 std::vector<std::string> raw_files(const DatasetSpec& spec) {
   if (spec.format == "movielens") return {spec.path + "/users.dat", spec.path + "/movies.dat", spec.path + "/ratings.dat"};
+  if (spec.format == "bookcrossing")
+    return {spec.path + "/BX-Users.csv", spec.path + "/BX-Books.csv", spec.path + "/BX-Book-Ratings.csv"};
   return {spec.path};
 }
 
@@ -164,6 +166,7 @@ void build(Dataset& ds, const RawTable& t) {
   const auto* ts = t.numbers.count("timestamp") ? &t.numbers.at("timestamp") : nullptr;
   SplitIndices idx = make_split(spec.split, t.rows, ts);
   ds.split_used = idx.kind_used;
+  ds.reader_report = t.report;
   if (idx.train.empty() || idx.valid.empty() || idx.test.empty())
     throw Error("dataset " + spec.name + ": too few rows (" + std::to_string(t.rows) + ") for a train/valid/test split");
 
@@ -228,6 +231,7 @@ nlohmann::json meta_json(const Dataset& ds, uint64_t key) {
   j["key"] = core::hex64(key);
   j["name"] = ds.spec.name;
   j["split_used"] = ds.split_used;
+  j["reader_report"] = ds.reader_report;
   j["fields"] = nlohmann::json::array();
   for (size_t f = 0; f < ds.fields.size(); ++f)
     j["fields"].push_back({{"name", ds.fields[f].name},
@@ -278,6 +282,7 @@ void load_cache(Dataset& ds, const std::string& dir, uint64_t key) {
   try {
     if (j.at("key").get<std::string>() != core::hex64(key)) throw corrupt("meta.json: key mismatch");
     ds.split_used = j.at("split_used").get<std::string>();
+    ds.reader_report = j.value("reader_report", std::vector<std::string>{});
     const auto& fields = j.at("fields");
     if (fields.size() != ds.spec.fields.size()) throw corrupt("field count differs from the spec");
     ds.encoder.vocab.clear();

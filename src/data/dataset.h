@@ -55,6 +55,7 @@ struct Dataset {
   Encoder encoder;
   Split train, valid, test;
   std::string split_used;  // "random" or "time", with any fallback noted
+  std::vector<std::string> reader_report;  // rows kept and dropped by the reader's rules
   std::string cache_dir;   // where the binary cache lives
   bool loaded_from_cache = false;
   double seconds = 0;  // prepare or load time

@@ -1,6 +1,7 @@
 #pragma once
 // Readers: raw files -> RawTable. They know formats, not models.
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "data/spec.h"
@@ -8,7 +9,7 @@
 
 namespace clickprompt::data {
 
-// Reads the raw data a spec names (format movielens or csv).
+// Reads the raw data a spec names (format movielens, bookcrossing or csv).
 RawTable read_table(const DatasetSpec& spec);
 
 // MovieLens-1M `::` files in `dir`: users.dat, movies.dat (ISO-8859-1), ratings.dat
@@ -16,6 +17,18 @@ RawTable read_table(const DatasetSpec& spec);
 // occupation, zipcode, movie_id, title, genre (first listed), genres (all, "a, b").
 // Numeric: rating, timestamp (only when present). Values are human-readable.
 RawTable read_movielens(const std::string& dir);
+
+// BookCrossing's dump in `dir`: BX-Users.csv, BX-Books.csv, BX-Book-Ratings.csv
+// (';'-separated, quoted, cp1252). String columns: user_id, location (the
+// country), age (11 buckets), isbn, title, author, year, publisher; numeric:
+// rating (0-10). Books with a non-alphanumeric ISBN and ratings of an unknown
+// user or book are dropped and counted in the table's report.
+RawTable read_bookcrossing(const std::string& dir);
+// BX-Users.csv alone: one row per user (user_id, location, age).
+RawTable read_bookcrossing_users(const std::string& path);
+// The rules, exposed for tests: "stockton, california, usa" -> "usa"; "27" -> "25-29".
+std::string bookcrossing_country(std::string_view location);
+std::string bookcrossing_age(std::string_view age);
 
 // CSV with a header row (RFC 4180 quoting). `string_columns` are kept as text,
 // `numeric_columns` parsed as numbers; other columns are ignored.

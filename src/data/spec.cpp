@@ -1,5 +1,7 @@
 #include "data/spec.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "core/io.h"
 #include "core/strings.h"
@@ -12,8 +14,9 @@ DatasetSpec DatasetSpec::from_yaml(const YAML::Node& node, const std::string& co
   s.yaml = YAML::Clone(node);
   s.name = p.require<std::string>("name");
   s.format = p.require<std::string>("format");
-  if (s.format != "movielens" && s.format != "csv")
-    throw Error(context + ".format: '" + s.format + "' (" + core::suggest(s.format, {"movielens", "csv"}) + ")");
+  const std::vector<std::string> formats{"movielens", "bookcrossing", "csv"};
+  if (std::find(formats.begin(), formats.end(), s.format) == formats.end())
+    throw Error(context + ".format: '" + s.format + "' (" + core::suggest(s.format, formats) + ")");
   s.path = p.require<std::string>("path");
   int default_min_count = p.get<int>("min_count", 1);
 

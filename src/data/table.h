@@ -26,6 +26,7 @@ struct RawTable {
   std::map<std::string, StringColumn> strings;
   std::map<std::string, std::vector<double>> numbers;
   std::vector<std::string> source_files;  // for messages and the cache key
+  std::vector<std::string> report;        // the reader's counts: rows kept and dropped by rule
   std::vector<std::string> column_names() const;
 };
 

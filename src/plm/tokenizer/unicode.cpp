@@ -68,12 +68,6 @@ std::string sanitize(std::string_view s) {
   return out;
 }
 
-void append_utf8(std::string& out, char32_t cp) {
-  utf8proc_uint8_t buf[4];
-  auto n = utf8proc_encode_char(static_cast<utf8proc_int32_t>(cp), buf);
-  out.append(reinterpret_cast<const char*>(buf), static_cast<size_t>(n));
-}
-
 std::string encode(const std::vector<char32_t>& cps) {
   std::string out;
   out.reserve(cps.size());

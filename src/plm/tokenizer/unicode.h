@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/strings.h"
+
 namespace clickprompt::plm::unicode {
 
 // Decodes UTF-8 into code points. Invalid bytes become U+FFFD (as Python's
@@ -15,7 +17,7 @@ namespace clickprompt::plm::unicode {
 std::vector<char32_t> decode(std::string_view s);
 // Replaces invalid UTF-8 sequences by U+FFFD; valid input is returned unchanged.
 std::string sanitize(std::string_view s);
-void append_utf8(std::string& out, char32_t cp);
+using core::append_utf8;  // one UTF-8 encoder (core/strings)
 std::string encode(const std::vector<char32_t>& cps);
 // Byte length of the UTF-8 sequence starting with lead byte `c` (1 for invalid).
 int utf8_length(unsigned char c);
