@@ -85,6 +85,16 @@ void bookcrossing(const uint8_t* d, size_t n) {
   (void)t;
 }
 
+// A 5-core review file and its meta file (JSON or Python-literal lines), split at a NUL byte.
+void amazon(const uint8_t* d, size_t n) {
+  auto p = parts(bytes(d, n), 2);
+  std::filesystem::create_directories(scratch() + "/amz");
+  put("amz/Toys_and_Games_5.json", p[0]);
+  put("amz/meta_Toys_and_Games.json", p[1]);
+  auto t = data::read_amazon(scratch() + "/amz/Toys_and_Games_5.json");
+  (void)t;
+}
+
 void dataset_spec(const uint8_t* d, size_t n) {
   auto spec = data::DatasetSpec::from_yaml(core::parse_yaml(std::string(bytes(d, n)), "fuzz.yaml"), "fuzz.yaml");
   (void)spec;
@@ -165,7 +175,7 @@ void sealed_file(const uint8_t* d, size_t n) {
 const std::vector<Target>& targets() {
   static const std::vector<Target> all = {
       {"csv_line", csv_line},       {"csv_file", csv_file},     {"movielens", movielens},
-      {"bookcrossing", bookcrossing},      {"dataset_spec", dataset_spec}, {"config", config},       {"safetensors", safetensors},
+      {"bookcrossing", bookcrossing}, {"amazon", amazon},      {"dataset_spec", dataset_spec}, {"config", config},       {"safetensors", safetensors},
       {"hf_config", hf_config},     {"tokenizers", tokenizers}, {"infer_request", infer_request},
       {"sealed_file", sealed_file},
   };

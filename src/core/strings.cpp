@@ -161,6 +161,19 @@ std::string cp1252_to_utf8(std::string_view s) {
   return out;
 }
 
+std::string collapse_spaces(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      if (!out.empty() && out.back() != ' ') out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
 std::string html_unescape(std::string_view s) {
   static const std::pair<std::string_view, uint32_t> kNamed[] = {
       {"amp", '&'},       {"lt", '<'},        {"gt", '>'},        {"quot", '"'},      {"apos", '\''},

@@ -27,6 +27,8 @@ std::string latin1_to_utf8(std::string_view s);
 // Windows-1252 bytes to UTF-8 (0x80-0x9F are curly quotes, dashes, the euro sign...;
 // its five unassigned bytes map to the C1 controls, as Latin-1 does).
 std::string cp1252_to_utf8(std::string_view s);
+// Runs of spaces, tabs and line breaks -> one space; none at either end.
+std::string collapse_spaces(std::string_view s);
 // HTML character references to UTF-8: &amp; &lt; &gt; &quot; &apos; &nbsp; and the
 // common typographic names, &#NNN; and &#xHH;. Anything else is left as written.
 std::string html_unescape(std::string_view s);

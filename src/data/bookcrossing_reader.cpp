@@ -98,20 +98,6 @@ void check_header(const std::string& path, const std::vector<std::string_view>& 
   }
 }
 
-std::string collapse_spaces(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    const bool space = c == ' ' || c == '\t' || c == '\n' || c == '\r';
-    if (space) {
-      if (!out.empty() && out.back() != ' ') out.push_back(' ');
-    } else {
-      out.push_back(c);
-    }
-  }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
-  return out;
-}
-
 // Cleaned spellings -> country. The left side is what remains after lower-casing
 // and trimming punctuation; the list holds every variant with 3+ users in the
 // full BX-Users.csv, plus the regions (US states, Canadian provinces, ...) that
@@ -182,7 +168,7 @@ std::string bookcrossing_country(std::string_view location) {
   const std::string_view trim_chars = " \t\r\n\"'.,;:!?*-_()[]";
   while (!c.empty() && trim_chars.find(c.front()) != std::string_view::npos) c.remove_prefix(1);
   while (!c.empty() && trim_chars.find(c.back()) != std::string_view::npos) c.remove_suffix(1);
-  std::string s = collapse_spaces(core::to_lower(c));
+  std::string s = core::collapse_spaces(core::to_lower(c));
   if (s == "usa") return s;
   auto it = country_aliases().find(s);
   if (it != country_aliases().end()) return it->second;
@@ -260,7 +246,7 @@ RawTable read_bookcrossing(const std::string& dir) {
   std::unordered_map<std::string, Book> books;
   size_t n_books = 0, bad_isbn = 0, malformed = 0, duplicate = 0;
   size_t first_malformed = 0;
-  auto clean = [](std::string_view raw) { return collapse_spaces(core::html_unescape(core::cp1252_to_utf8(raw))); };
+  auto clean = [](std::string_view raw) { return core::collapse_spaces(core::html_unescape(core::cp1252_to_utf8(raw))); };
   auto or_unknown = [](std::string v) {
     return v.empty() || core::to_lower(v) == "n/a" ? kUnknown : v;
   };

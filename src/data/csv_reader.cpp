@@ -117,6 +117,8 @@ RawTable read_table(const DatasetSpec& spec) {
     t = read_movielens(spec.path);
   } else if (spec.format == "bookcrossing") {
     t = read_bookcrossing(spec.path);
+  } else if (spec.format == "amazon") {
+    t = read_amazon(spec.path);
   } else {
     std::vector<std::string> strings, numbers{spec.label_column};
     for (const auto& f : spec.fields)

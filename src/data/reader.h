@@ -9,7 +9,7 @@
 
 namespace clickprompt::data {
 
-// Reads the raw data a spec names (format movielens, bookcrossing or csv).
+// Reads the raw data a spec names (format movielens, bookcrossing, amazon or csv).
 RawTable read_table(const DatasetSpec& spec);
 
 // MovieLens-1M `::` files in `dir`: users.dat, movies.dat (ISO-8859-1), ratings.dat
@@ -29,6 +29,16 @@ RawTable read_bookcrossing_users(const std::string& path);
 // The rules, exposed for tests: "stockton, california, usa" -> "usa"; "27" -> "25-29".
 std::string bookcrossing_country(std::string_view location);
 std::string bookcrossing_age(std::string_view age);
+
+// Amazon reviews: a 5-core review file (2018 `<Category>_5.json.gz`, 2014
+// `reviews_<Category>_5.json.gz`) joined with `meta_<Category>.json.gz` beside it
+// (JSON or Python-literal lines). String columns: user_id, item_id, category,
+// title, brand; numeric: rating (1-5), timestamp. Rows in (time, user, item)
+// order; the rules are in amazon_reader.cpp and docs/datasets.md.
+RawTable read_amazon(const std::string& reviews_path);
+// The rules, exposed for tests: title/brand cleaning and the category value.
+std::string amazon_clean_text(std::string_view raw);
+std::string amazon_category(const std::vector<std::string>& entries, const std::string& main);
 
 // CSV with a header row (RFC 4180 quoting). `string_columns` are kept as text,
 // `numeric_columns` parsed as numbers; other columns are ignored.

@@ -14,7 +14,7 @@ DatasetSpec DatasetSpec::from_yaml(const YAML::Node& node, const std::string& co
   s.yaml = YAML::Clone(node);
   s.name = p.require<std::string>("name");
   s.format = p.require<std::string>("format");
-  const std::vector<std::string> formats{"movielens", "bookcrossing", "csv"};
+  const std::vector<std::string> formats{"movielens", "bookcrossing", "amazon", "csv"};
   if (std::find(formats.begin(), formats.end(), s.format) == formats.end())
     throw Error(context + ".format: '" + s.format + "' (" + core::suggest(s.format, formats) + ")");
   s.path = p.require<std::string>("path");

@@ -25,8 +25,8 @@ struct SplitSpec {
 
 struct DatasetSpec {
   std::string name;
-  std::string format;  // movielens | bookcrossing | csv
-  std::string path;    // directory (movielens, bookcrossing) or file (csv); may be .gz
+  std::string format;  // movielens | bookcrossing | amazon | csv
+  std::string path;    // directory (movielens, bookcrossing) or file (amazon: the 5-core reviews; csv); may be .gz
   std::vector<FieldSpec> fields;
   std::string label_column;    // numeric source column
   // With a threshold, label = value > threshold (any finite value); without

@@ -54,6 +54,9 @@ TEST(Strings, ParseNumbersWithContext) {
 // threshold (32 MB: an MLM step's vocabulary logits); they must come from the
 // heap and stay there when freed, or every step pays page faults to zero them.
 TEST(Runtime, KeepFreedMemoryServesLargeBlocksFromTheHeapAndKeepsThem) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer replaces glibc's malloc: its tunables do not apply";
+#endif
   core::keep_freed_memory();
   const size_t n = 96u << 20;
   const size_t mmapped_before = mallinfo2().hblkhd;

@@ -49,8 +49,9 @@ void expect_clean(const std::string& dir) {
   for (const auto& e : fs::recursive_directory_iterator(dir)) {
     const std::string name = e.path().filename().string();
     EXPECT_EQ(name.find(".tmp."), std::string::npos) << "left behind: " << e.path();
-    if (e.is_regular_file() && core::file_exists(core::seal_path(e.path().string())))
+    if (e.is_regular_file() && core::file_exists(core::seal_path(e.path().string()))) {
       EXPECT_NO_THROW(core::verify_sealed(e.path().string(), "")) << e.path();
+    }
   }
 }
 
