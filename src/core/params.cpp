@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/io.h"
 #include "core/strings.h"
 
 namespace clickprompt::core {
@@ -87,16 +88,13 @@ YAML::Node top_level_map(YAML::Node n, const std::string& context) {
 }  // namespace
 
 YAML::Node load_yaml(const std::string& path) {
-  try {
-    return top_level_map(YAML::LoadFile(path), path);
-  } catch (const YAML::BadFile&) {
-    throw Error("config file not found: " + path);
-  } catch (const YAML::Exception& e) {
-    throw Error("cannot parse YAML " + path + " at line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
-  }
+  if (!file_exists(path)) throw Error("config file not found: " + path);
+  return parse_yaml(read_file(path), path);
 }
 
 YAML::Node parse_yaml(const std::string& text, const std::string& context) {
+  // Every value may end up in a JSON file (result.json, meta.json), which holds UTF-8 only.
+  if (!valid_utf8(text)) throw Error("cannot parse YAML " + context + ": it is not UTF-8 text (save it as UTF-8)");
   try {
     return top_level_map(YAML::Load(text), context);
   } catch (const YAML::Exception& e) {
@@ -116,6 +114,7 @@ YAML::Node merge_yaml(const YAML::Node& base, const YAML::Node& over) {
 }
 
 void apply_override(YAML::Node& root, const std::string& assignment) {
+  if (!valid_utf8(assignment)) throw Error("override: not UTF-8 text");
   auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0) throw Error("override '" + assignment + "': expected key.path=value");
   auto path = split(std::string_view(assignment).substr(0, eq), ".");

@@ -102,9 +102,12 @@ StateDict read_safetensors(const std::string& path) {
     uint64_t numel = 1;
     if (!e["shape"].is_array()) throw bad("tensor '" + name + "': shape is not an array");
     for (const auto& d : e["shape"]) {
-      if (!d.is_number_unsigned()) throw bad("tensor '" + name + "': bad dimension " + d.dump());
+      if (!d.is_number_unsigned() || d.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+        throw bad("tensor '" + name + "': bad dimension " + d.dump());
       shape.push_back(d.get<int64_t>());
-      numel *= d.get<uint64_t>();
+      // A product that wraps around could match a small byte count: refuse it.
+      if (__builtin_mul_overflow(numel, d.get<uint64_t>(), &numel) || numel > (uint64_t{1} << 48))
+        throw bad("tensor '" + name + "': shape " + e["shape"].dump() + " is too large");
     }
     const auto& off = e["data_offsets"];
     if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())

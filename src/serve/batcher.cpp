@@ -69,6 +69,9 @@ void Batcher::run() {
     } catch (...) {
       error = std::current_exception();
     }
+    // Counted before any caller is answered: a client that reads the metrics after
+    // its response must see its own batch.
+    if (on_batch_) on_batch_(rows, static_cast<int64_t>(batch.size()));
     int64_t at = 0;
     for (auto& p : batch) {
       if (error) {
@@ -78,7 +81,6 @@ void Batcher::run() {
       }
       at += p.rows;
     }
-    if (on_batch_) on_batch_(rows, static_cast<int64_t>(batch.size()));
   }
 }
 
