@@ -79,7 +79,30 @@ void Params::throw_missing(const std::string& key) const {
 }
 
 namespace {
+// Keys are names: a list or mapping used as a key (`{a: 1}: 2`) is refused here, once,
+// so nothing later meets one (yaml-cpp's lookups throw a raw "bad conversion" on them);
+// so are nesting past 64 levels (an alias inside its own anchor makes it endless) and
+// more than a million values (aliases of aliases multiply: "billion laughs").
+void check_keys(const YAML::Node& n, const std::string& context, int depth = 0, size_t* seen = nullptr) {
+  size_t count = 0;
+  if (!seen) seen = &count;
+  if (depth > 64)
+    throw Error(context + ": nested deeper than 64 levels (or an alias refers to a section that holds it)");
+  if (++*seen > 1000000) throw Error(context + ": more than 1,000,000 values (aliases expanding?)");
+  if (n.IsMap()) {
+    for (const auto& kv : n) {
+      if (!kv.first.IsScalar())
+        throw Error(context + ": a key at line " + std::to_string(kv.first.Mark().line + 1) +
+                    " is a list or mapping; keys must be plain names");
+      check_keys(kv.second, context, depth + 1, seen);
+    }
+  } else if (n.IsSequence()) {
+    for (const auto& v : n) check_keys(v, context, depth + 1, seen);
+  }
+}
+
 YAML::Node top_level_map(YAML::Node n, const std::string& context) {
+  check_keys(n, context);
   if (!n || n.IsNull()) return YAML::Node(YAML::NodeType::Map);
   if (!n.IsMap()) throw Error(context + ": expected a mapping of key: value at the top level, found a " +
                               (n.IsSequence() ? "list" : "single value"));
@@ -124,6 +147,7 @@ void apply_override(YAML::Node& root, const std::string& assignment) {
   } catch (const YAML::Exception& e) {
     throw Error("override '" + assignment + "': " + e.msg);
   }
+  check_keys(value, "override '" + assignment + "'");
   std::vector<YAML::Node> chain{root};
   for (size_t i = 0; i + 1 < path.size(); ++i) {
     std::string k(path[i]);

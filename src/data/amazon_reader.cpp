@@ -87,6 +87,7 @@ struct Files {
 // The meta file and main category from the review file's name.
 Files locate(const std::string& reviews_path) {
   namespace fs = std::filesystem;
+  if (!core::file_exists(reviews_path)) throw Error("Amazon review file not found: " + reviews_path);
   const fs::path p(reviews_path);
   std::string name = p.filename().string();
   for (const char* ext : {".gz", ".json"})
@@ -132,8 +133,12 @@ std::string amazon_category(const std::vector<std::string>& entries, const std::
   return main;
 }
 
+std::vector<std::string> amazon_files(const std::string& reviews_path) {
+  const Files f = locate(reviews_path);
+  return {f.reviews, f.meta};
+}
+
 RawTable read_amazon(const std::string& reviews_path) {
-  if (!core::file_exists(reviews_path)) throw Error("Amazon review file not found: " + reviews_path);
   const Files files = locate(reviews_path);
 
   // Reviews first: only the items they name are looked up in the (much larger) meta file.

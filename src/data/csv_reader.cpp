@@ -111,6 +111,15 @@ RawTable read_csv(const std::string& path, const std::vector<std::string>& strin
   return t;
 }
 
+std::vector<std::string> raw_files(const DatasetSpec& spec) {
+  if (spec.format == "movielens") return {spec.path + "/users.dat", spec.path + "/movies.dat", spec.path + "/ratings.dat"};
+  if (spec.format == "bookcrossing")
+    return {spec.path + "/BX-Users.csv", spec.path + "/BX-Books.csv", spec.path + "/BX-Book-Ratings.csv"};
+  // (A missing review file is reported by the caller, with its path hint.)
+  if (spec.format == "amazon") return core::file_exists(spec.path) ? amazon_files(spec.path) : std::vector{spec.path};
+  return {spec.path};
+}
+
 RawTable read_table(const DatasetSpec& spec) {
   RawTable t;
   if (spec.format == "movielens") {

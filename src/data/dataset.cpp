@@ -136,13 +136,6 @@ uint64_t cache_key(const DatasetSpec& spec, const std::vector<std::string>& file
   return h;
 }
 
-std::vector<std::string> raw_files(const DatasetSpec& spec) {
-  if (spec.format == "movielens") return {spec.path + "/users.dat", spec.path + "/movies.dat", spec.path + "/ratings.dat"};
-  if (spec.format == "bookcrossing")
-    return {spec.path + "/BX-Users.csv", spec.path + "/BX-Books.csv", spec.path + "/BX-Book-Ratings.csv"};
-  return {spec.path};
-}
-
 // Labels are 0/1, or any finite value when the spec states a threshold.
 void check_labels(const DatasetSpec& spec, const std::vector<double>& col) {
   int64_t bad = 0, first = -1;

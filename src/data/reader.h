@@ -11,6 +11,8 @@ namespace clickprompt::data {
 
 // Reads the raw data a spec names (format movielens, bookcrossing, amazon or csv).
 RawTable read_table(const DatasetSpec& spec);
+// The raw files a spec's reader reads (the data cache's key hashes them all).
+std::vector<std::string> raw_files(const DatasetSpec& spec);
 
 // MovieLens-1M `::` files in `dir`: users.dat, movies.dat (ISO-8859-1), ratings.dat
 // with 3 (no timestamp) or 4 fields. String columns: user_id, gender, age,
@@ -36,6 +38,8 @@ std::string bookcrossing_age(std::string_view age);
 // title, brand; numeric: rating (1-5), timestamp. Rows in (time, user, item)
 // order; the rules are in amazon_reader.cpp and docs/datasets.md.
 RawTable read_amazon(const std::string& reviews_path);
+// The review file and the meta file beside it (an Error names the missing one).
+std::vector<std::string> amazon_files(const std::string& reviews_path);
 // The rules, exposed for tests: title/brand cleaning and the category value.
 std::string amazon_clean_text(std::string_view raw);
 std::string amazon_category(const std::vector<std::string>& entries, const std::string& main);

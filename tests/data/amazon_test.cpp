@@ -174,7 +174,13 @@ TEST(Amazon, PreparesThroughTheSpecInTimeOrder) {
   d.write("meta_Toys_and_Games.json", lines(ms));
   auto spec = data::DatasetSpec::load(std::string(CP_SOURCE_DIR) + "/configs/datasets/amazon-toys.yaml");
   spec.path = d.file("Toys_and_Games_5.json");
-  auto ds = data::prepare_dataset(spec, {"", false});
+  TempDir cache("amz-cache");
+  auto ds = data::prepare_dataset(spec, {cache.path(), false});
+  EXPECT_TRUE(data::prepare_dataset(spec, {cache.path(), false}).loaded_from_cache);
+  // The cache key covers the meta file too: a changed title is a new cache.
+  ms[0] = "{\"asin\": \"I0\", \"title\": \"Renamed toy\", \"category\": [\"Toys & Games\"]}";
+  d.write("meta_Toys_and_Games.json", lines(ms));
+  EXPECT_FALSE(data::prepare_dataset(spec, {cache.path(), false}).loaded_from_cache);
   EXPECT_EQ(ds.train.rows, 32);
   EXPECT_EQ(ds.valid.rows, 4);
   EXPECT_EQ(ds.test.rows, 4);
