@@ -89,11 +89,15 @@ void check_keys(const YAML::Node& n, const std::string& context, int depth = 0, 
   if (depth > 64)
     throw Error(context + ": nested deeper than 64 levels (or an alias refers to a section that holds it)");
   if (++*seen > 1000000) throw Error(context + ": more than 1,000,000 values (aliases expanding?)");
+  // yaml-cpp guesses UTF-16/32 from leading bytes and may re-encode garbage: the parsed
+  // text must be UTF-8 too, not only the input.
+  if (n.IsScalar() && !valid_utf8(n.Scalar())) throw Error(context + ": a value is not UTF-8 text");
   if (n.IsMap()) {
     for (const auto& kv : n) {
       if (!kv.first.IsScalar())
         throw Error(context + ": a key at line " + std::to_string(kv.first.Mark().line + 1) +
                     " is a list or mapping; keys must be plain names");
+      if (!valid_utf8(kv.first.Scalar())) throw Error(context + ": a key is not UTF-8 text");
       check_keys(kv.second, context, depth + 1, seen);
     }
   } else if (n.IsSequence()) {
