@@ -16,6 +16,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <utf8proc.h>
+
 #include "core/error.h"
 #include "core/io.h"
 #include "core/strings.h"
@@ -44,23 +46,15 @@ const char* ascii_for(uint32_t cp) {
   }
 }
 
-// Decodes one UTF-8 sequence at s[i] (input is valid UTF-8); returns its length.
-size_t decode_utf8(std::string_view s, size_t i, uint32_t& cp) {
-  const auto b = static_cast<unsigned char>(s[i]);
-  size_t n = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
-  if (i + n > s.size()) n = s.size() - i;
-  cp = n == 1 ? b : b & (0x7F >> n);
-  for (size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-  return n;
-}
-
 std::string ascii_typography(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
-    uint32_t cp = 0;
-    const size_t n = decode_utf8(s, i, cp);
-    const char* a = cp < 0x80 ? nullptr : ascii_for(cp);
+    utf8proc_int32_t cp = 0;
+    const auto got = utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(s.data() + i),
+                                      static_cast<utf8proc_ssize_t>(s.size() - i), &cp);
+    const size_t n = got > 0 ? static_cast<size_t>(got) : 1;  // a bad byte is kept as it is
+    const char* a = got > 0 && cp >= 0x80 ? ascii_for(static_cast<uint32_t>(cp)) : nullptr;
     if (a) out += a;
     else out.append(s.substr(i, n));
     i += n;

@@ -229,7 +229,7 @@ RawTable read_bookcrossing(const std::string& dir) {
   std::unordered_map<std::string, uint32_t> user_row;
   {
     const auto& ids = users.strings.at("user_id");
-    for (size_t r = 0; r < users.rows; ++r) user_row.emplace(ids.values[ids.codes[r]], static_cast<uint32_t>(r));
+    for (size_t r = 0; r < users.rows; ++r) user_row.emplace(ids.value(r), static_cast<uint32_t>(r));
   }
 
   RawTable t;
@@ -309,9 +309,9 @@ RawTable read_bookcrossing(const std::string& dir) {
       return;
     }
     const uint32_t ur = u->second;
-    user_id.push(u_id.values[u_id.codes[ur]]);
-    location.push(u_loc.values[u_loc.codes[ur]]);
-    age.push(u_age.values[u_age.codes[ur]]);
+    user_id.push(u_id.value(ur));
+    location.push(u_loc.value(ur));
+    age.push(u_age.value(ur));
     isbn_col.codes.push_back(b->second.isbn);
     title.codes.push_back(b->second.title);
     author.codes.push_back(b->second.author);

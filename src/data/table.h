@@ -16,6 +16,7 @@ struct StringColumn {
 
   uint32_t intern(const std::string& v);  // returns the code of v, adding it if new
   void push(const std::string& v) { codes.push_back(intern(v)); }
+  const std::string& value(size_t row) const { return values[codes[row]]; }
 
  private:
   std::unordered_map<std::string, uint32_t> index_;

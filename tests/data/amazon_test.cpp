@@ -55,10 +55,7 @@ std::string meta_2018() {
                 R"({"asin": "Z", "title": "Never reviewed", "category": ["Toys & Games", "Unused"]})"});
 }
 
-std::string value(const data::RawTable& t, const std::string& col, size_t row) {
-  const auto& c = t.strings.at(col);
-  return c.values[c.codes[row]];
-}
+std::string value(const data::RawTable& t, const std::string& col, size_t row) { return t.strings.at(col).value(row); }
 std::string report_of(const data::RawTable& t) {
   std::string r;
   for (const auto& l : t.report) r += l + "\n";

@@ -50,10 +50,7 @@ void write_tiny_bx(const TempDir& d) {
                 "\"3\";\"0440234743\";\"0\""}));
 }
 
-std::string value(const data::RawTable& t, const std::string& col, size_t row) {
-  const auto& c = t.strings.at(col);
-  return c.values[c.codes[row]];
-}
+std::string value(const data::RawTable& t, const std::string& col, size_t row) { return t.strings.at(col).value(row); }
 
 }  // namespace
 
