@@ -197,9 +197,10 @@ void for_each_line(const std::string& path, const std::function<void(std::string
       start = end + 1;
     }
   };
-  if (is_gzip(path)) {
-    std::string all = read_file(path);
-    emit_all(all);
+  if (is_gzip(path)) {  // streamed: a gzip file may not fit in memory once inflated
+    LineReader in(path);
+    std::string_view line;
+    while (in.next(line)) fn(line, in.line_number());
   } else {
     if (!file_exists(path)) throw Error("file not found: " + path);
     MappedFile m(path);
@@ -225,11 +226,11 @@ bool LineReader::fill() {
   const size_t old = buf_.size(), chunk = 1 << 20;
   buf_.resize(old + chunk);
   int n = gzread(static_cast<gzFile>(gz_), buf_.data() + old, static_cast<unsigned>(chunk));
-  if (n < 0) {
-    int err = 0;
-    const char* msg = gzerror(static_cast<gzFile>(gz_), &err);
-    throw Error("read error in " + path_ + ": " + (msg ? msg : "unknown") + " (corrupt or truncated gzip?)");
-  }
+  int err = Z_OK;
+  const char* msg = n <= 0 ? gzerror(static_cast<gzFile>(gz_), &err) : nullptr;
+  // A truncated stream reads as end of file with Z_BUF_ERROR set.
+  if (n < 0 || (err != Z_OK && err != Z_STREAM_END))
+    throw Error("corrupt gzip file " + path_ + ": " + (msg && *msg ? msg : "read error") + " (corrupt or truncated?)");
   buf_.resize(old + static_cast<size_t>(n));
   if (n == 0) eof_ = true;
   return n > 0;

@@ -5,36 +5,55 @@
 
 namespace clickprompt::data {
 
-std::vector<std::string> parse_csv_line(std::string_view line) {
-  std::vector<std::string> out;
-  std::string cur;
+void split_csv_line(std::string_view line, char sep, std::vector<std::string_view>& out, std::string& scratch) {
+  out.clear();
+  if (line.find('"') == std::string_view::npos) {  // the common case: views into the line
+    size_t start = 0;
+    for (size_t i = line.find(sep); i != std::string_view::npos; i = line.find(sep, start)) {
+      out.push_back(line.substr(start, i - start));
+      start = i + 1;
+    }
+    out.push_back(line.substr(start));
+    return;
+  }
+  // Quoted fields are unescaped into `scratch`; it never outgrows the line, so
+  // reserving the line's size keeps every view valid.
+  scratch.clear();
+  scratch.reserve(line.size());
+  size_t field_start = 0;
   bool quoted = false, in_quotes = false;
   for (size_t i = 0; i < line.size(); ++i) {
     char c = line[i];
     if (in_quotes) {
       if (c == '"') {
         if (i + 1 < line.size() && line[i + 1] == '"') {
-          cur.push_back('"');
+          scratch.push_back('"');
           ++i;
         } else {
           in_quotes = false;
         }
       } else {
-        cur.push_back(c);
+        scratch.push_back(c);
       }
-    } else if (c == '"' && cur.empty() && !quoted) {
+    } else if (c == '"' && scratch.size() == field_start && !quoted) {
       in_quotes = quoted = true;
-    } else if (c == ',') {
-      out.push_back(std::move(cur));
-      cur.clear();
+    } else if (c == sep) {
+      out.emplace_back(scratch.data() + field_start, scratch.size() - field_start);
+      field_start = scratch.size();
       quoted = false;
     } else {
-      cur.push_back(c);
+      scratch.push_back(c);
     }
   }
   if (in_quotes) throw Error("unterminated quoted field");
-  out.push_back(std::move(cur));
-  return out;
+  out.emplace_back(scratch.data() + field_start, scratch.size() - field_start);
+}
+
+std::vector<std::string> parse_csv_line(std::string_view line) {
+  std::vector<std::string_view> views;
+  std::string scratch;
+  split_csv_line(line, ',', views, scratch);
+  return {views.begin(), views.end()};
 }
 
 std::string csv_escape(std::string_view v) {
@@ -55,7 +74,10 @@ RawTable read_csv(const std::string& path, const std::vector<std::string>& strin
   std::vector<int> str_idx, num_idx;
   std::vector<StringColumn*> str_cols;
   std::vector<std::vector<double>*> num_cols;
+  std::vector<std::string> num_what;
   size_t n_header = 0;
+  std::vector<std::string_view> f;
+  std::string scratch;
   core::for_each_line(path, [&](std::string_view line, size_t n) {
     if (n == 1) {
       if (!core::valid_utf8(line)) throw Error(path + ":1: header: not valid UTF-8");
@@ -82,15 +104,15 @@ RawTable read_csv(const std::string& path, const std::vector<std::string>& strin
         if (i < 0) continue;
         num_idx.push_back(i);
         num_cols.push_back(&t.numbers[c]);
+        num_what.push_back("column '" + c + "'");
       }
       return;
     }
     if (line.empty()) return;
     if (!core::valid_utf8(line))
       throw Error(path + ":" + std::to_string(n) + ": not valid UTF-8 (convert the file, e.g. iconv -f latin1 -t utf-8)");
-    std::vector<std::string> f;
     try {
-      f = parse_csv_line(line);
+      split_csv_line(line, ',', f, scratch);
     } catch (const Error& e) {
       throw Error(path + ":" + std::to_string(n) + ": " + e.what() + ": '" + std::string(line.substr(0, 200)) + "'");
     }
@@ -100,7 +122,7 @@ RawTable read_csv(const std::string& path, const std::vector<std::string>& strin
     for (size_t j = 0; j < str_idx.size(); ++j) str_cols[j]->push(f[str_idx[j]]);
     for (size_t j = 0; j < num_idx.size(); ++j) {
       try {
-        num_cols[j]->push_back(core::parse_double(f[num_idx[j]], "column '" + numeric_columns[j] + "'"));
+        num_cols[j]->push_back(core::parse_double(f[num_idx[j]], num_what[j]));
       } catch (const Error& e) {
         throw Error(path + ":" + std::to_string(n) + ": " + e.what());
       }

@@ -51,6 +51,9 @@ RawTable read_csv(const std::string& path, const std::vector<std::string>& strin
 
 // Splits one CSV line into fields (quotes, doubled quotes). Throws on an open quote.
 std::vector<std::string> parse_csv_line(std::string_view line);
+// The same without allocating per field: `out` views into `line`, or into
+// `scratch` for quoted fields (valid until the next call with that scratch).
+void split_csv_line(std::string_view line, char sep, std::vector<std::string_view>& out, std::string& scratch);
 // Quotes a value for CSV output when needed.
 std::string csv_escape(std::string_view v);
 

@@ -2,12 +2,13 @@
 
 namespace clickprompt::data {
 
-uint32_t StringColumn::intern(const std::string& v) {
-  auto it = index_.find(v);
+uint32_t StringColumn::intern(std::string_view v) {
+  // Debian's Abseil has its own string_view type (built for C++14).
+  auto it = index_.find(absl::string_view(v.data(), v.size()));
   if (it != index_.end()) return it->second;
   uint32_t code = static_cast<uint32_t>(values.size());
-  values.push_back(v);
-  index_.emplace(v, code);
+  values.emplace_back(v);
+  index_.emplace(values.back(), code);
   return code;
 }
 
