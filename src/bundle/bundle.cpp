@@ -46,13 +46,6 @@ std::string emit(const YAML::Node& n) {
   return std::string(e.c_str()) + "\n";
 }
 
-nlohmann::json vocab_json(const Contents& c) {
-  nlohmann::json j = nlohmann::json::array();
-  for (size_t f = 0; f < c.fields.size(); ++f)
-    j.push_back({{"name", c.fields[f].name}, {"display", c.fields[f].display}, {"vocab", c.encoder.vocab[f]}});
-  return j;
-}
-
 void check_contents(const Contents& c) {
   if (c.kind != kKindCtr && c.kind != kKindWithPlm) throw Error("bundle: unknown kind '" + c.kind + "'");
   if (c.fields.empty() || c.fields.size() != c.encoder.vocab.size())
@@ -93,7 +86,7 @@ nlohmann::json save(const Contents& c, const std::string& dir_in) {
     model["scoring"]["batch_size"] = c.batch_size;
     core::atomic_write_string((tmp / kModelYaml).string(), emit(model));
     add(kModelYaml);
-    core::atomic_write_string((tmp / kVocab).string(), vocab_json(c).dump());
+    core::atomic_write_string((tmp / kVocab).string(), data::encoder_json(c.fields, c.encoder).dump());
     add(kVocab);
     plm::write_safetensors((tmp / kWeights).string(), c.weights,
                            {{"format", "pt"}, {"producer", "clickprompt"}, {"model", c.model_name}});
@@ -200,14 +193,12 @@ Contents read(const std::string& dir) {
   auto v = nlohmann::json::parse(core::read_file(vpath), nullptr, false);
   if (v.is_discarded() || !v.is_array() || v.empty()) corrupt(dir, "vocab.json is not a list of fields");
   try {
-    for (const auto& f : v) {
-      c.fields.push_back({f.at("name").get<std::string>(), f.at("display").get<std::string>(), {}});
-      c.encoder.vocab.push_back(f.at("vocab").get<std::vector<std::string>>());
-    }
+    data::read_encoder_json(v, c.fields, c.encoder);
   } catch (const nlohmann::json::exception&) {
     corrupt(dir, "vocab.json: every field needs a name, a display name and a list of string values");
+  } catch (const Error& e) {
+    corrupt(dir, std::string("vocab.json: ") + e.what());
   }
-  c.encoder.finalize();
   c.weights = plm::read_safetensors(dir + "/" + kWeights);
   if (c.kind == kKindWithPlm) c.plm_dir = dir + "/plm";
   return c;

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "core/error.h"
 #include "core/io.h"
 #include "core/strings.h"
@@ -71,65 +73,39 @@ RawTable read_csv(const std::string& path, const std::vector<std::string>& strin
                   const std::vector<std::string>& numeric_columns, bool numeric_optional) {
   RawTable t;
   t.source_files = {path};
-  std::vector<int> str_idx, num_idx;
+  FileSpec f;
+  f.path = path;
+  std::vector<std::string> wanted = string_columns, header;
+  if (numeric_optional) {
+    core::LineReader in(path);
+    std::string_view line;
+    std::string scratch;
+    std::vector<std::string_view> parts;
+    if (in.next(line)) {
+      split_csv_line(line, ',', parts, scratch);
+      for (auto p : parts) header.emplace_back(core::trim(p));
+    }
+  }
+  std::vector<std::string> numeric, what;
+  for (const auto& c : numeric_columns)
+    if (!numeric_optional || std::find(header.begin(), header.end(), c) != header.end()) {
+      numeric.push_back(c);
+      what.push_back("column '" + c + "'");
+    }
+  wanted.insert(wanted.end(), numeric.begin(), numeric.end());
   std::vector<StringColumn*> str_cols;
+  for (const auto& c : string_columns) str_cols.push_back(&t.strings[c]);
   std::vector<std::vector<double>*> num_cols;
-  std::vector<std::string> num_what;
-  size_t n_header = 0;
-  std::vector<std::string_view> f;
-  std::string scratch;
-  core::for_each_line(path, [&](std::string_view line, size_t n) {
-    if (n == 1) {
-      if (!core::valid_utf8(line)) throw Error(path + ":1: header: not valid UTF-8");
-      std::vector<std::string> header;
-      try {
-        header = parse_csv_line(line);
-      } catch (const Error& e) {
-        throw Error(path + ":1: header: " + e.what());
-      }
-      n_header = header.size();
-      for (auto& h : header) h = std::string(core::trim(h));
-      auto find = [&](const std::string& name, bool optional) -> int {
-        for (size_t i = 0; i < header.size(); ++i)
-          if (header[i] == name) return static_cast<int>(i);
-        if (optional) return -1;
-        throw Error(path + ": column '" + name + "' not in the header (" + core::suggest(name, header) + ")");
-      };
-      for (const auto& c : string_columns) {
-        str_idx.push_back(find(c, false));
-        str_cols.push_back(&t.strings[c]);
-      }
-      for (const auto& c : numeric_columns) {
-        int i = find(c, numeric_optional);
-        if (i < 0) continue;
-        num_idx.push_back(i);
-        num_cols.push_back(&t.numbers[c]);
-        num_what.push_back("column '" + c + "'");
-      }
-      return;
-    }
-    if (line.empty()) return;
-    if (!core::valid_utf8(line))
-      throw Error(path + ":" + std::to_string(n) + ": not valid UTF-8 (convert the file, e.g. iconv -f latin1 -t utf-8)");
+  for (const auto& c : numeric) num_cols.push_back(&t.numbers[c]);
+  read_rows(f, wanted, [&](const std::vector<std::string_view>& cells, size_t line) {
+    for (size_t j = 0; j < str_cols.size(); ++j) str_cols[j]->push(cells[j]);
     try {
-      split_csv_line(line, ',', f, scratch);
+      for (size_t j = 0; j < num_cols.size(); ++j) num_cols[j]->push_back(core::parse_double(cells[str_cols.size() + j], what[j]));
     } catch (const Error& e) {
-      throw Error(path + ":" + std::to_string(n) + ": " + e.what() + ": '" + std::string(line.substr(0, 200)) + "'");
-    }
-    if (f.size() != n_header)
-      throw Error(path + ":" + std::to_string(n) + ": expected " + std::to_string(n_header) + " fields, found " +
-                  std::to_string(f.size()) + ": '" + std::string(line.substr(0, 200)) + "'");
-    for (size_t j = 0; j < str_idx.size(); ++j) str_cols[j]->push(f[str_idx[j]]);
-    for (size_t j = 0; j < num_idx.size(); ++j) {
-      try {
-        num_cols[j]->push_back(core::parse_double(f[num_idx[j]], num_what[j]));
-      } catch (const Error& e) {
-        throw Error(path + ":" + std::to_string(n) + ": " + e.what());
-      }
+      throw Error(path + ":" + std::to_string(line) + ": " + e.what());
     }
     ++t.rows;
   });
-  if (n_header == 0) throw Error(path + ": empty file (expected a header row)");
   return t;
 }
 
@@ -139,7 +115,9 @@ std::vector<std::string> raw_files(const DatasetSpec& spec) {
     return {spec.path + "/BX-Users.csv", spec.path + "/BX-Books.csv", spec.path + "/BX-Book-Ratings.csv"};
   // (A missing review file is reported by the caller, with its path hint.)
   if (spec.format == "amazon") return core::file_exists(spec.path) ? amazon_files(spec.path) : std::vector{spec.path};
-  return {spec.path};
+  std::vector<std::string> files{spec.path};
+  for (const auto& j : spec.joins) files.push_back(j.file.path);
+  return files;
 }
 
 RawTable read_table(const DatasetSpec& spec) {
@@ -151,16 +129,7 @@ RawTable read_table(const DatasetSpec& spec) {
   } else if (spec.format == "amazon") {
     t = read_amazon(spec.path);
   } else {
-    std::vector<std::string> strings, numbers{spec.label_column};
-    for (const auto& f : spec.fields)
-      if (std::find(strings.begin(), strings.end(), f.source) == strings.end()) strings.push_back(f.source);
-    if (!spec.prob_column.empty()) numbers.push_back(spec.prob_column);
-    numbers.push_back("timestamp");
-    t = read_csv(spec.path, strings, numbers, /*numeric_optional=*/true);
-    if (!t.numbers.count(spec.label_column))
-      throw Error(spec.path + ": label column '" + spec.label_column + "' not in the header");
-    if (!spec.prob_column.empty() && !t.numbers.count(spec.prob_column))
-      throw Error(spec.path + ": prob_column '" + spec.prob_column + "' not in the header");
+    t = read_table_file(spec);
   }
   for (const auto& f : spec.fields)
     if (!t.strings.count(f.source))

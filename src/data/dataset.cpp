@@ -38,20 +38,65 @@ int64_t Encoder::total_size() const {
 }
 
 void Encoder::finalize() {
+  edges.resize(vocab.size());
   offsets.assign(vocab.size(), 0);
   lookup_.assign(vocab.size(), {});
   int64_t off = 0;
   for (size_t f = 0; f < vocab.size(); ++f) {
+    if (edges[f] && vocab[f].size() != edges[f]->size() + 1)
+      throw Error("encoder: numeric field " + std::to_string(f) + " has " + std::to_string(edges[f]->size()) +
+                  " edges but " + std::to_string(vocab[f].size()) + " bucket labels");
     offsets[f] = off;
-    for (size_t k = 0; k < vocab[f].size(); ++k) lookup_[f].emplace(vocab[f][k], static_cast<int32_t>(off + k + 1));
+    if (!edges[f])
+      for (size_t k = 0; k < vocab[f].size(); ++k) lookup_[f].emplace(vocab[f][k], static_cast<int32_t>(off + k + 1));
     off += field_size(static_cast<int>(f));
   }
   if (off > std::numeric_limits<int32_t>::max()) throw Error("vocabulary too large for int32 ids");
 }
 
+int32_t Encoder::bucket(int f, std::string_view value) const {
+  const auto& e = *edges[f];
+  std::string v(core::trim(value));
+  char* end = nullptr;
+  const double x = v.empty() ? NAN : std::strtod(v.c_str(), &end);
+  if (v.empty() || end != v.c_str() + v.size() || !std::isfinite(x)) return 0;
+  return static_cast<int32_t>(std::upper_bound(e.begin(), e.end(), x) - e.begin()) + 1;
+}
+
+std::vector<std::string> Encoder::bucket_labels(const std::vector<double>& e) {
+  if (e.empty()) return {"any"};
+  std::vector<std::string> out{"< " + core::format_number(e.front())};
+  for (size_t k = 1; k < e.size(); ++k) out.push_back("[" + core::format_number(e[k - 1]) + ", " + core::format_number(e[k]) + ")");
+  out.push_back(">= " + core::format_number(e.back()));
+  return out;
+}
+
 int32_t Encoder::encode(int f, const std::string& value) const {
+  if (edges[f]) return static_cast<int32_t>(offsets[f]) + bucket(f, value);
   auto it = lookup_[f].find(value);
   return it == lookup_[f].end() ? static_cast<int32_t>(offsets[f]) : it->second;
+}
+
+nlohmann::json encoder_json(const std::vector<FieldMeta>& fields, const Encoder& enc) {
+  nlohmann::json j = nlohmann::json::array();
+  for (size_t f = 0; f < fields.size(); ++f) {
+    nlohmann::json r = {{"name", fields[f].name}, {"display", fields[f].display}, {"vocab", enc.vocab[f]}};
+    if (f < enc.edges.size() && enc.edges[f]) r["edges"] = *enc.edges[f];
+    j.push_back(std::move(r));
+  }
+  return j;
+}
+
+void read_encoder_json(const nlohmann::json& j, std::vector<FieldMeta>& fields, Encoder& enc) {
+  enc.vocab.clear();
+  enc.edges.clear();
+  for (const auto& f : j) {
+    fields.push_back({f.at("name").get<std::string>(), f.at("display").get<std::string>(), {}});
+    enc.vocab.push_back(f.at("vocab").get<std::vector<std::string>>());
+    enc.edges.emplace_back();
+    if (f.contains("edges")) enc.edges.back() = f.at("edges").get<std::vector<double>>();
+  }
+  enc.finalize();
 }
 
 ctr::FeatureInfo Encoder::feature_info(const std::vector<std::string>& names) const {
@@ -95,8 +140,18 @@ std::string Dataset::text_view(const Split& s, int64_t row) const {
   return out;
 }
 
-SplitIndices make_split(const SplitSpec& s, size_t rows, const std::vector<double>* timestamps) {
+SplitIndices make_split(const SplitSpec& s, size_t rows, const std::vector<double>* timestamps,
+                        const std::vector<uint8_t>* split_of_row) {
   SplitIndices out;
+  if (s.kind == "column") {  // the data names each row's split; rows keep the file's order
+    if (!split_of_row || split_of_row->size() != rows) throw Error("split.kind column: the reader gave no split per row");
+    for (size_t r = 0; r < rows; ++r) {
+      const uint8_t p = (*split_of_row)[r];
+      (p == 0 ? out.train : p == 1 ? out.valid : out.test).push_back(static_cast<int64_t>(r));
+    }
+    out.kind_used = "column " + s.column;
+    return out;
+  }
   std::vector<int64_t> order(rows);
   std::iota(order.begin(), order.end(), 0);
   out.kind_used = s.kind;
@@ -152,12 +207,49 @@ void check_labels(const DatasetSpec& spec, const std::vector<double>& col) {
               (spec.has_label_threshold ? "" : "; to binarize another scale set label.threshold (label = value > threshold)"));
 }
 
+// A numeric field's buckets: the given edges, or quantiles of the training
+// values (weighted by count; equal quantiles merge, so discrete values may give fewer buckets).
+void fit_buckets(Encoder& enc, int f, const FieldSpec& fs, const std::vector<std::string>& values,
+                 const std::vector<int64_t>& counts) {
+  std::vector<double> edges = fs.edges;
+  if (edges.empty()) {
+    std::vector<std::pair<double, int64_t>> seen;
+    int64_t total = 0;
+    for (size_t c = 0; c < values.size(); ++c) {
+      if (counts[c] == 0) continue;
+      std::string v(core::trim(values[c]));
+      char* end = nullptr;
+      const double x = v.empty() ? NAN : std::strtod(v.c_str(), &end);
+      if (v.empty() || end != v.c_str() + v.size() || !std::isfinite(x)) continue;
+      seen.emplace_back(x, counts[c]);
+      total += counts[c];
+    }
+    std::sort(seen.begin(), seen.end());
+    // "1" and "1.0" are one number.
+    std::vector<std::pair<double, int64_t>> merged;
+    for (const auto& xn : seen)
+      if (!merged.empty() && merged.back().first == xn.first) merged.back().second += xn.second;
+      else merged.push_back(xn);
+    // Edge k goes between values i and i+1 once the values up to i hold k/B of the total.
+    int64_t cum = 0;
+    int k = 1;
+    for (size_t i = 0; i + 1 < merged.size(); ++i) {
+      cum += merged[i].second;
+      bool crossed = false;
+      for (; k < fs.buckets && static_cast<double>(cum) >= static_cast<double>(total) * k / fs.buckets; ++k) crossed = true;
+      if (crossed) edges.push_back(merged[i + 1].first);
+    }
+  }
+  enc.edges[f] = edges;
+  enc.vocab[f] = Encoder::bucket_labels(edges);
+}
+
 // Builds the three splits from the raw table (encoder fitted on train).
 void build(Dataset& ds, const RawTable& t) {
   const auto& spec = ds.spec;
   const int F = static_cast<int>(spec.fields.size());
   const auto* ts = t.numbers.count("timestamp") ? &t.numbers.at("timestamp") : nullptr;
-  SplitIndices idx = make_split(spec.split, t.rows, ts);
+  SplitIndices idx = make_split(spec.split, t.rows, ts, &t.split_of_row);
   ds.split_used = idx.kind_used;
   ds.reader_report = t.report;
   if (idx.train.empty() || idx.valid.empty() || idx.test.empty())
@@ -170,10 +262,17 @@ void build(Dataset& ds, const RawTable& t) {
   }
   // Fit: count train occurrences per raw code, keep those >= min_count, order by frequency.
   ds.encoder.vocab.assign(F, {});
+  ds.encoder.edges.assign(F, std::nullopt);
   std::vector<std::vector<int32_t>> code_to_local(F);
   for (int f = 0; f < F; ++f) {
     std::vector<int64_t> counts(cols[f]->values.size(), 0);
     for (int64_t r : idx.train) ++counts[cols[f]->codes[r]];
+    if (spec.fields[f].numeric()) {
+      fit_buckets(ds.encoder, f, spec.fields[f], cols[f]->values, counts);
+      code_to_local[f].resize(counts.size());
+      for (size_t c = 0; c < counts.size(); ++c) code_to_local[f][c] = ds.encoder.bucket(f, cols[f]->values[c]);
+      continue;
+    }
     std::vector<int32_t> kept;
     for (size_t c = 0; c < counts.size(); ++c)
       if (counts[c] >= spec.fields[f].min_count) kept.push_back(static_cast<int32_t>(c));
@@ -225,12 +324,8 @@ nlohmann::json meta_json(const Dataset& ds, uint64_t key) {
   j["name"] = ds.spec.name;
   j["split_used"] = ds.split_used;
   j["reader_report"] = ds.reader_report;
-  j["fields"] = nlohmann::json::array();
-  for (size_t f = 0; f < ds.fields.size(); ++f)
-    j["fields"].push_back({{"name", ds.fields[f].name},
-                           {"display", ds.fields[f].display},
-                           {"values", ds.fields[f].values},
-                           {"vocab", ds.encoder.vocab[f]}});
+  j["fields"] = encoder_json(ds.fields, ds.encoder);
+  for (size_t f = 0; f < ds.fields.size(); ++f) j["fields"][f]["values"] = ds.fields[f].values;
   return j;
 }
 
@@ -278,16 +373,13 @@ void load_cache(Dataset& ds, const std::string& dir, uint64_t key) {
     ds.reader_report = j.value("reader_report", std::vector<std::string>{});
     const auto& fields = j.at("fields");
     if (fields.size() != ds.spec.fields.size()) throw corrupt("field count differs from the spec");
-    ds.encoder.vocab.clear();
-    for (const auto& f : fields) {
-      ds.fields.push_back({f.at("name").get<std::string>(), f.at("display").get<std::string>(),
-                           f.at("values").get<std::vector<std::string>>()});
-      ds.encoder.vocab.push_back(f.at("vocab").get<std::vector<std::string>>());
-    }
+    read_encoder_json(fields, ds.fields, ds.encoder);
+    for (size_t f = 0; f < fields.size(); ++f) ds.fields[f].values = fields[f].at("values").get<std::vector<std::string>>();
   } catch (const nlohmann::json::exception& e) {
     throw corrupt("meta.json: a field record is malformed");
+  } catch (const Error& e) {
+    throw corrupt(std::string("meta.json: ") + e.what());
   }
-  ds.encoder.finalize();
 
   core::verify_sealed(bin_path, hint);
   auto map = std::make_shared<core::MappedFile>(bin_path);

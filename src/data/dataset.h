@@ -5,6 +5,8 @@
 #include <torch/torch.h>
 
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -22,9 +24,13 @@ struct FieldMeta {
 // One vocabulary per field, fitted on the training split: local id 0 is OOV
 // (unseen or rarer than min_count), 1..n the kept values by descending train
 // frequency. Global id = offset of the field + local id (one embedding table).
+// A numeric field (edges[f] set) has buckets instead: local id k >= 1 holds
+// edges[k-2] <= x < edges[k-1] (open at both ends), vocab[f] their labels; an
+// empty or non-numeric value is OOV.
 class Encoder {
  public:
   std::vector<std::vector<std::string>> vocab;  // vocab[f][k-1] = value of local id k
+  std::vector<std::optional<std::vector<double>>> edges;  // per field; nullopt: categorical
   std::vector<int64_t> offsets;
 
   int num_fields() const { return static_cast<int>(vocab.size()); }
@@ -34,11 +40,22 @@ class Encoder {
   // Global id of a raw value (OOV id when unseen).
   int32_t encode(int f, const std::string& value) const;
   ctr::FeatureInfo feature_info(const std::vector<std::string>& field_names) const;
-  void finalize();  // computes offsets and lookup maps
+  void finalize();  // computes offsets and lookup maps (edges defaults to all categorical)
+  // Local id of a numeric field's value (0 when not a finite number).
+  int32_t bucket(int f, std::string_view value) const;
+  // Bucket labels for edges: "< 3", "[3, 5)", ">= 5".
+  static std::vector<std::string> bucket_labels(const std::vector<double>& edges);
 
  private:
   std::vector<std::unordered_map<std::string, int32_t>> lookup_;
 };
+
+// The encoder as JSON, one record per field (name, display, vocab, and edges for
+// a numeric field): the form in encoder.json, bundles and the cache's meta.json.
+nlohmann::json encoder_json(const std::vector<FieldMeta>& fields, const Encoder& enc);
+// Reads it back: names and display names into `fields` (values empty), the
+// encoder finalized. Throws nlohmann::json exceptions on a malformed record.
+void read_encoder_json(const nlohmann::json& j, std::vector<FieldMeta>& fields, Encoder& enc);
 
 struct Split {
   std::string name;
@@ -79,7 +96,9 @@ struct SplitIndices {
   std::vector<int64_t> train, valid, test;
   std::string kind_used;
 };
-SplitIndices make_split(const SplitSpec& s, size_t rows, const std::vector<double>* timestamps);
+// `split_of_row` (0/1/2 per row) is used when s.kind is "column".
+SplitIndices make_split(const SplitSpec& s, size_t rows, const std::vector<double>* timestamps,
+                        const std::vector<uint8_t>* split_of_row = nullptr);
 
 // Writes a split as CSV: one column per field (raw values) + label (+ prob).
 void export_csv(const Dataset& ds, const std::string& split, const std::string& path);

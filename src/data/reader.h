@@ -1,5 +1,6 @@
 #pragma once
 // Readers: raw files -> RawTable. They know formats, not models.
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,16 @@ std::vector<std::string> amazon_files(const std::string& reviews_path);
 // The rules, exposed for tests: title/brand cleaning and the category value.
 std::string amazon_clean_text(std::string_view raw);
 std::string amazon_category(const std::vector<std::string>& entries, const std::string& main);
+
+// The schema reader (format table, and csv): the main file with its side tables
+// joined; the rules are in table_reader.cpp and docs/datasets.md.
+RawTable read_table_file(const DatasetSpec& spec);
+// The rows of a CSV/TSV/JSON-lines file: `fn` gets one cell per `wanted` column
+// (in that order; views valid during the call) and the line number (of the
+// row's first line). A wanted column missing from the header (or from every
+// JSON line) is an error.
+using RowFn = std::function<void(const std::vector<std::string_view>& cells, size_t line)>;
+void read_rows(const FileSpec& file, const std::vector<std::string>& wanted, const RowFn& fn);
 
 // CSV with a header row (RFC 4180 quoting). `string_columns` are kept as text,
 // `numeric_columns` parsed as numbers; other columns are ignored.

@@ -32,6 +32,7 @@ struct RawTable {
   std::map<std::string, std::vector<double>> numbers;
   std::vector<std::string> source_files;  // for messages and the cache key
   std::vector<std::string> report;        // the reader's counts: rows kept and dropped by rule
+  std::vector<uint8_t> split_of_row;      // 0 train, 1 valid, 2 test when the data names each row's split
   std::vector<std::string> column_names() const;
 };
 

@@ -24,13 +24,6 @@ namespace clickprompt::train {
 
 namespace {
 
-nlohmann::json encoder_json(const data::Dataset& ds) {
-  nlohmann::json j = nlohmann::json::array();
-  for (size_t f = 0; f < ds.fields.size(); ++f)
-    j.push_back({{"name", ds.fields[f].name}, {"display", ds.fields[f].display}, {"vocab", ds.encoder.vocab[f]}});
-  return j;
-}
-
 std::string model_name(const YAML::Node& model) {
   if (!model || !model.IsMap() || !model["model"]) throw Error("config: model.model (the model name) is missing");
   if (!model["model"].IsScalar()) throw Error("config: model.model must be a model name, not a list or mapping");
@@ -71,7 +64,7 @@ void write_run_files(const std::string& out_dir, const YAML::Node& config, const
   YAML::Emitter e;
   e << config;
   core::write_sealed(out_dir + "/config.yaml", std::string(e.c_str()) + "\n");
-  core::write_sealed(out_dir + "/encoder.json", encoder_json(ds).dump());
+  core::write_sealed(out_dir + "/encoder.json", data::encoder_json(ds.fields, ds.encoder).dump());
 }
 
 nlohmann::json read_result(const std::string& run_dir) {
@@ -181,14 +174,10 @@ LoadedRun load_run(const std::string& run_dir, const std::string& device_overrid
   nlohmann::json enc;
   try {
     enc = nlohmann::json::parse(core::read_sealed(enc_path, kRunHint));
-    for (const auto& f : enc) {
-      run.fields.push_back({f.at("name").get<std::string>(), f.at("display").get<std::string>(), {}});
-      run.encoder.vocab.push_back(f.at("vocab").get<std::vector<std::string>>());
-    }
+    data::read_encoder_json(enc, run.fields, run.encoder);
   } catch (const nlohmann::json::exception& e) {
     throw CorruptFile("corrupt " + enc_path + ": " + e.what() + "; " + kRunHint);
   }
-  run.encoder.finalize();
   std::vector<std::string> names;
   for (const auto& f : run.fields) names.push_back(f.name);
   run.device = core::check_device(device_override.empty()
