@@ -115,6 +115,7 @@ std::vector<std::string> raw_files(const DatasetSpec& spec) {
     return {spec.path + "/BX-Users.csv", spec.path + "/BX-Books.csv", spec.path + "/BX-Book-Ratings.csv"};
   // (A missing review file is reported by the caller, with its path hint.)
   if (spec.format == "amazon") return core::file_exists(spec.path) ? amazon_files(spec.path) : std::vector{spec.path};
+  if (spec.format == "goodreads") return goodreads_files(spec.path);
   std::vector<std::string> files{spec.path};
   for (const auto& j : spec.joins) files.push_back(j.file.path);
   return files;
@@ -128,6 +129,8 @@ RawTable read_table(const DatasetSpec& spec) {
     t = read_bookcrossing(spec.path);
   } else if (spec.format == "amazon") {
     t = read_amazon(spec.path);
+  } else if (spec.format == "goodreads") {
+    t = read_goodreads(spec.path, spec.reader_options);
   } else {
     t = read_table_file(spec);
   }

@@ -1,6 +1,7 @@
 #pragma once
 // Readers: raw files -> RawTable. They know formats, not models.
 #include <functional>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +55,18 @@ RawTable read_table_file(const DatasetSpec& spec);
 // JSON line) is an error.
 using RowFn = std::function<void(const std::vector<std::string_view>& cells, size_t line)>;
 void read_rows(const FileSpec& file, const std::vector<std::string>& wanted, const RowFn& fn);
+
+// GoodReads (UCSD Book Graph) in `dir`: interactions (goodreads_interactions.csv
+// with book_id_map.csv, or goodreads_interactions_dedup.json[.gz]) and the
+// books, authors, works and genres metadata (.json or .json.gz). String columns:
+// user_id, book_id, title, genres, average_rating, text_reviews_count, author_id,
+// author_name, num_pages, is_ebook, format, publisher, publication_year,
+// work_id, media_type; numeric: rating (1-5; unrated rows dropped). Options
+// (the spec's `reader:`): genre, max_rows. Rules in goodreads_reader.cpp.
+RawTable read_goodreads(const std::string& dir, const YAML::Node& options);
+std::vector<std::string> goodreads_files(const std::string& dir);
+// A book's genre votes {"fiction": 20, "history, ...": 3} -> "fiction; history, ...".
+std::string goodreads_genres(const nlohmann::json& genres);
 
 // CSV with a header row (RFC 4180 quoting). `string_columns` are kept as text,
 // `numeric_columns` parsed as numbers; other columns are ignored.

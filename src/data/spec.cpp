@@ -82,6 +82,11 @@ DatasetSpec DatasetSpec::from_yaml(const YAML::Node& node, const std::string& co
     }
     p.has("joins");
   }
+  if (node["reader"]) {
+    if (s.format != "goodreads") throw Error(context + ".reader: the " + s.format + " reader takes no options");
+    s.reader_options = YAML::Clone(node["reader"]);
+    p.has("reader");
+  }
   int default_min_count = p.get<int>("min_count", 1);
 
   YAML::Node fields = node["fields"];

@@ -57,6 +57,7 @@ struct DatasetSpec {
   std::string path;    // directory (movielens, bookcrossing, goodreads) or file (amazon: the 5-core reviews; csv, table); may be .gz
   FileSpec file;       // table: how `path` is read
   std::vector<JoinSpec> joins;  // table: side tables
+  YAML::Node reader_options;    // `reader:` (goodreads: genre, max_rows), checked by the reader
   std::vector<FieldSpec> fields;
   std::string label_column;    // numeric source column
   // With a threshold, label = value > threshold (any finite value); without
