@@ -95,6 +95,39 @@ void amazon(const uint8_t* d, size_t n) {
   (void)t;
 }
 
+// The schema reader: a TSV main file joined with a Latin-1 CSV and a JSON-lines side table.
+void table(const uint8_t* d, size_t n) {
+  auto p = parts(bytes(d, n), 3);
+  std::filesystem::create_directories(scratch() + "/tbl");
+  put("tbl/events.tsv", p[0]);
+  put("tbl/users.csv", p[1]);
+  put("tbl/items.jsonl", p[2]);
+  const std::string dir = scratch() + "/tbl/";
+  auto spec = data::DatasetSpec::from_yaml(
+      core::parse_yaml("name: t\nformat: table\npath: " + dir + "events.tsv\n"
+                       "joins: [{path: " + dir + "users.csv, key: user_id, read: {encoding: latin1}}, {path: " + dir +
+                           "items.jsonl, key: item_id}]\n"
+                           "fields: [{name: user_id}, {name: region}, {name: item_id}, {name: price, type: numeric, buckets: 3}]\n"
+                           "label: {column: action, values: [click]}\nsplit: {kind: column, column: fold, train: [a], valid: [b], test: [c]}\n",
+                       "fuzz.yaml"),
+      "fuzz.yaml");
+  auto t = data::read_table(spec);
+  (void)t;
+}
+
+void goodreads(const uint8_t* d, size_t n) {
+  auto p = parts(bytes(d, n), 6);
+  std::filesystem::create_directories(scratch() + "/gr");
+  put("gr/goodreads_interactions.csv", p[0]);
+  put("gr/book_id_map.csv", p[1]);
+  put("gr/goodreads_books.json", p[2]);
+  put("gr/goodreads_book_authors.json", p[3]);
+  put("gr/goodreads_book_works.json", p[4]);
+  put("gr/goodreads_book_genres_initial.json", p[5]);
+  auto t = data::read_goodreads(scratch() + "/gr", YAML::Node());
+  (void)t;
+}
+
 void dataset_spec(const uint8_t* d, size_t n) {
   auto spec = data::DatasetSpec::from_yaml(core::parse_yaml(std::string(bytes(d, n)), "fuzz.yaml"), "fuzz.yaml");
   (void)spec;
@@ -177,7 +210,7 @@ const std::vector<Target>& targets() {
       {"csv_line", csv_line},       {"csv_file", csv_file},     {"movielens", movielens},
       {"bookcrossing", bookcrossing}, {"amazon", amazon},      {"dataset_spec", dataset_spec}, {"config", config},       {"safetensors", safetensors},
       {"hf_config", hf_config},     {"tokenizers", tokenizers}, {"infer_request", infer_request},
-      {"sealed_file", sealed_file},
+      {"sealed_file", sealed_file}, {"table", table},         {"goodreads", goodreads},
   };
   return all;
 }

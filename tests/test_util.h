@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <zlib.h>
+
 #include "core/error.h"
 #include "data/synthetic.h"
 
@@ -17,6 +19,14 @@ inline std::string shared_dir() {
   const char* env = std::getenv("CLICKPROMPT_SHARED");
   return env ? env : CP_SHARED_DIR;
 }
+// Writes `text` gzip-compressed (the raw formats of the public data sets).
+inline void write_gzip(const std::string& path, const std::string& text) {
+  gzFile f = gzopen(path.c_str(), "wb");
+  if (!f || gzwrite(f, text.data(), static_cast<unsigned>(text.size())) != static_cast<int>(text.size()))
+    throw Error("test: cannot write " + path);
+  gzclose(f);
+}
+
 inline std::string ml1m_dir() { return shared_dir() + "/data/ml-1m"; }
 inline bool have_ml1m() { return std::filesystem::exists(ml1m_dir() + "/ratings.dat"); }
 

@@ -1,4 +1,5 @@
 // `clickprompt data ...`: prepare, export, text, synth.
+#include <sys/resource.h>
 #include <spdlog/spdlog.h>
 
 #include <iostream>
@@ -42,8 +43,12 @@ void add_data_commands(CLI::App& app, Common& common) {
   prep->callback([a, &common] {
     setup_runtime(common);
     auto ds = load(*a);
-    std::cout << "dataset " << ds.spec.name << " (" << (ds.loaded_from_cache ? "loaded from cache" : "prepared")
-              << " in " << ds.seconds << " s; cache " << ds.cache_dir << ")\n"
+    const int64_t rows = ds.train.rows + ds.valid.rows + ds.test.rows;
+    struct rusage ru {};
+    ::getrusage(RUSAGE_SELF, &ru);
+    std::cout << "dataset " << ds.spec.name << " (" << (ds.loaded_from_cache ? "loaded from cache" : "prepared") << " "
+              << rows << " rows in " << ds.seconds << " s, " << fmt::format("{:.2f}", rows / std::max(ds.seconds, 1e-9) / 1e6)
+              << " M rows/s, peak memory " << fmt::format("{:.0f}", ru.ru_maxrss / 1024.0) << " MB; cache " << ds.cache_dir << ")\n"
               << "split " << ds.split_used << ": train " << ds.train.rows << ", valid " << ds.valid.rows << ", test "
               << ds.test.rows << "\n";
     for (const auto& line : ds.reader_report) std::cout << "  " << line << "\n";

@@ -26,18 +26,22 @@ FileSpec parse_file(core::Params& p, const std::string& path) {
                                       : core::ends_with(path, ".tsv") || core::ends_with(path, ".tsv.gz") ? "tsv"
                                                                                                           : "csv");
   check_one_of(p, "type", f.type, {"csv", "tsv", "jsonl"});
-  const bool has_delimiter = p.has("delimiter");
-  std::string delim = p.get<std::string>("delimiter", f.type == "tsv" ? "\t" : ",");
-  if (delim == "\\t") delim = "\t";  // a plain or single-quoted YAML \t
-  if (delim.size() != 1 || delim[0] == '"' || delim[0] == '\n' || delim[0] == '\r')
-    throw Error(p.context() + ".delimiter: expected one character (not a quote or line break), got '" + delim + "'");
-  f.delimiter = delim[0];
-  f.columns = p.get<std::vector<std::string>>("columns", {});
-  f.header = p.get<bool>("header", f.columns.empty());
-  if (f.type != "jsonl" && !f.header && f.columns.empty())
-    throw Error(p.context() + ": a file without a header row needs 'columns' (the column names, in order)");
-  if (f.type == "jsonl" && (has_delimiter || !f.columns.empty()))
-    throw Error(p.context() + ": 'delimiter' and 'columns' are for csv/tsv; JSON lines name their columns");
+  // (Params records each default in the spec as used, which is parsed again when a
+  // run is reloaded: the keys read here must be valid with their defaults filled in.)
+  if (f.type == "jsonl") {
+    if (p.has("delimiter") || p.has("columns") || p.has("header"))
+      throw Error(p.context() + ": 'delimiter', 'columns' and 'header' are for csv/tsv; JSON lines name their columns");
+  } else {
+    std::string delim = p.get<std::string>("delimiter", f.type == "tsv" ? "\t" : ",");
+    if (delim == "\\t") delim = "\t";  // a plain or single-quoted YAML \t
+    if (delim.size() != 1 || delim[0] == '"' || delim[0] == '\n' || delim[0] == '\r')
+      throw Error(p.context() + ".delimiter: expected one character (not a quote or line break), got '" + delim + "'");
+    f.delimiter = delim[0];
+    f.columns = p.get<std::vector<std::string>>("columns", {});
+    f.header = p.get<bool>("header", f.columns.empty());
+    if (!f.header && f.columns.empty())
+      throw Error(p.context() + ": a file without a header row needs 'columns' (the column names, in order)");
+  }
   f.encoding = core::to_lower(p.get<std::string>("encoding", "utf-8"));
   if (f.encoding == "utf8") f.encoding = "utf-8";
   if (f.encoding == "iso-8859-1" || f.encoding == "latin-1") f.encoding = "latin1";
@@ -58,15 +62,13 @@ DatasetSpec DatasetSpec::from_yaml(const YAML::Node& node, const std::string& co
   if (std::find(formats.begin(), formats.end(), s.format) == formats.end())
     throw Error(context + ".format: '" + s.format + "' (" + core::suggest(s.format, formats) + ")");
   s.path = p.require<std::string>("path");
-  const bool table = s.format == "table" || s.format == "csv";
+  const bool table = s.format == "table" || s.format == "csv";  // csv: the table reader's plain case
   if (table) {
-    if (s.format == "csv" && p.has("read")) throw Error(context + ".read: use format: table for a file with reading options");
     core::Params read = p.child("read");
     s.file = parse_file(read, s.path);
     read.check_unused();
     YAML::Node joins = node["joins"];
-    if (joins && (s.format != "table" || !joins.IsSequence()))
-      throw Error(context + ".joins: " + (s.format != "table" ? "only the table format joins side tables" : "expected a list"));
+    if (joins && !joins.IsSequence()) throw Error(context + ".joins: expected a list");
     for (size_t i = 0; joins && i < joins.size(); ++i) {
       core::Params j(joins[i], context + ".joins[" + std::to_string(i) + "]");
       JoinSpec js;
@@ -125,14 +127,15 @@ DatasetSpec DatasetSpec::from_yaml(const YAML::Node& node, const std::string& co
   core::Params label = p.child("label");
   s.label_column = label.require<std::string>("column");
   s.has_label_threshold = label.has("threshold");
-  s.label_threshold = label.get<double>("threshold", 0.0);
-  const bool has_values = label.has("values");
-  s.label_values = label.get<std::vector<std::string>>("values", {});
-  if (has_values && (s.format != "table" || s.has_label_threshold || s.label_values.empty()))
-    throw Error(label.context() + ".values: " +
-                (s.format != "table" ? std::string("a set of label values is read by the table format only")
-                 : s.has_label_threshold ? std::string("give either a threshold or a set of values, not both")
-                                         : std::string("the set of positive values is empty")));
+  if (s.has_label_threshold) s.label_threshold = label.get<double>("threshold", 0.0);
+  if (label.has("values")) {
+    s.label_values = label.get<std::vector<std::string>>("values", {});
+    if (!table || s.has_label_threshold || s.label_values.empty())
+      throw Error(label.context() + ".values: " +
+                  (!table ? std::string("a set of label values is read by the table format only")
+                   : s.has_label_threshold ? std::string("give either a threshold or a set of values, not both")
+                                           : std::string("the set of positive values is empty")));
+  }
   label.check_unused();
   s.prob_column = p.get<std::string>("prob_column", "");
   s.user_field = p.get<std::string>("user_field", "");
@@ -149,8 +152,10 @@ DatasetSpec DatasetSpec::from_yaml(const YAML::Node& node, const std::string& co
   check_one_of(split, "kind", s.split.kind, {"random", "time", "column"});
   s.split.ratios = split.get<std::vector<double>>("ratios", {0.8, 0.1, 0.1});
   s.split.seed = split.get<uint64_t>("seed", 2024);
-  if (split.has("column") && !table) throw Error(split.context() + ".column: the " + s.format + " reader names its own time column");
-  s.split.column = split.get<std::string>("column", s.split.kind == "time" ? "timestamp" : "");
+  if (table && (split.has("column") || s.split.kind != "random"))
+    s.split.column = split.get<std::string>("column", s.split.kind == "time" ? "timestamp" : "");
+  else if (split.has("column"))
+    throw Error(split.context() + ".column: the " + s.format + " reader names its own time column");
   if (s.split.kind == "column") {
     if (!table) throw Error(split.context() + ".kind: a split column is read by the table format only");
     if (s.split.column.empty()) throw Error(split.context() + ": kind column needs 'column' (the column naming each row's split)");

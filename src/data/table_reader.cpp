@@ -155,6 +155,7 @@ std::vector<std::string> file_columns(const FileSpec& f) {
     }
     break;
   }
+  if (names.empty() && f.type != "jsonl") throw Error(f.path + ": empty file (expected a header row)");
   return names;
 }
 

@@ -2,7 +2,6 @@
 // interaction layouts, gzip metadata, the genre and row filters, the errors),
 // and the real head of goodreads_interactions.csv in shared/ where present.
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <nlohmann/json.hpp>
 
@@ -18,15 +17,9 @@
 using namespace clickprompt;
 using clickprompt::test_util::error_of;
 using clickprompt::test_util::TempDir;
+using clickprompt::test_util::write_gzip;
 
 namespace {
-
-void write_gzip(const std::string& path, const std::string& text) {
-  gzFile f = gzopen(path.c_str(), "wb");
-  ASSERT_NE(f, nullptr);
-  ASSERT_EQ(gzwrite(f, text.data(), static_cast<unsigned>(text.size())), static_cast<int>(text.size()));
-  gzclose(f);
-}
 
 std::string book(const std::string& id, const std::string& title, const std::string& authors, const std::string& work,
                  const std::string& extra = "") {

@@ -2,7 +2,6 @@
 // file alone, with every reading rule exercised, and that data set training
 // every CTR model and ClickPrompt.
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
@@ -21,15 +20,9 @@
 using namespace clickprompt;
 using clickprompt::test_util::error_of;
 using clickprompt::test_util::TempDir;
+using clickprompt::test_util::write_gzip;
 
 namespace {
-
-void write_gzip(const std::string& path, const std::string& text) {
-  gzFile f = gzopen(path.c_str(), "wb");
-  ASSERT_NE(f, nullptr);
-  ASSERT_EQ(gzwrite(f, text.data(), static_cast<unsigned>(text.size())), static_cast<int>(text.size()));
-  gzclose(f);
-}
 
 // The synthetic world (docs/synthetic.md) recast as a shop's log: a gzip TSV of
 // events (user, item, action, day, fold), a Latin-1 users CSV, an items JSONL
@@ -257,6 +250,12 @@ TEST(TableSchema, TrainsEveryCtrModelAndClickPrompt) {
     auto r = train::run_ctr(config(model), ro);
     // Chance is 0.5; with 2,000 test rows the AUC's standard error is about 0.013.
     EXPECT_GT(r["test_auc"].get<double>(), 0.58) << model;
+  }
+  {  // The run reloads from its folder (the spec as used parses again) and evaluates to the same AUC.
+    auto run = train::load_run(shop.dir.file("run-dnn"));
+    auto rds = data::prepare_dataset(run.spec, {shop.dir.file("cache"), false});
+    EXPECT_NEAR(train::evaluate_run(run, rds, "test")["auc"].get<double>(),
+                train::read_result(shop.dir.file("run-dnn"))["test_auc"].get<double>(), 1e-6);
   }
 
   train::MlmPretrainOptions o;
