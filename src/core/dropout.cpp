@@ -8,15 +8,10 @@
 #include <mutex>
 
 #include "core/error.h"
+#include "core/io.h"
 
 namespace clickprompt::core {
 namespace {
-
-uint64_t splitmix64(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
 
 double checked_probability(double p) {
   if (!(p >= 0 && p <= 1)) throw Error("dropout probability must be in [0, 1], got " + std::to_string(p));

@@ -47,6 +47,12 @@ class MappedFile {
 
 // 64-bit FNV-1a; `seed` chains several inputs.
 uint64_t fnv1a(std::string_view data, uint64_t seed = 1469598103934665603ULL);
+// The splitmix64 finalizer: a counter-based stream of well-mixed 64-bit values.
+inline uint64_t splitmix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
 // Hash of a file's contents (streamed).
 uint64_t hash_file(const std::string& path, uint64_t seed = 1469598103934665603ULL);
 std::string hex64(uint64_t v);

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
+#include <unistd.h>
 
 #include "core/checksum.h"
 #include "core/error.h"
@@ -244,6 +246,40 @@ void fit_buckets(Encoder& enc, int f, const FieldSpec& fs, const std::vector<std
   enc.vocab[f] = Encoder::bucket_labels(edges);
 }
 
+// Fits the encoder from the training counts of each field's raw codes (kept when
+// >= min_count, ordered by frequency; numeric fields bucketed) and fills
+// ds.fields; returns each field's raw code -> local id.
+std::vector<std::vector<int32_t>> fit_encoder(Dataset& ds, const std::vector<const StringColumn*>& cols,
+                                              const std::vector<std::vector<int64_t>>& counts) {
+  const auto& spec = ds.spec;
+  const int F = static_cast<int>(spec.fields.size());
+  ds.fields.clear();
+  for (int f = 0; f < F; ++f) ds.fields.push_back({spec.fields[f].name, spec.fields[f].display, cols[f]->values});
+  ds.encoder.vocab.assign(F, {});
+  ds.encoder.edges.assign(F, std::nullopt);
+  std::vector<std::vector<int32_t>> code_to_local(F);
+  for (int f = 0; f < F; ++f) {
+    const auto& n = counts[f];
+    if (spec.fields[f].numeric()) {
+      fit_buckets(ds.encoder, f, spec.fields[f], cols[f]->values, n);
+      code_to_local[f].resize(n.size());
+      for (size_t c = 0; c < n.size(); ++c) code_to_local[f][c] = ds.encoder.bucket(f, cols[f]->values[c]);
+      continue;
+    }
+    std::vector<int32_t> kept;
+    for (size_t c = 0; c < n.size(); ++c)
+      if (n[c] >= spec.fields[f].min_count) kept.push_back(static_cast<int32_t>(c));
+    std::stable_sort(kept.begin(), kept.end(), [&](int32_t a, int32_t b) { return n[a] > n[b]; });
+    code_to_local[f].assign(n.size(), 0);
+    for (size_t k = 0; k < kept.size(); ++k) {
+      code_to_local[f][kept[k]] = static_cast<int32_t>(k + 1);
+      ds.encoder.vocab[f].push_back(cols[f]->values[kept[k]]);
+    }
+  }
+  ds.encoder.finalize();
+  return code_to_local;
+}
+
 // Builds the three splits from the raw table (encoder fitted on train).
 void build(Dataset& ds, const RawTable& t) {
   const auto& spec = ds.spec;
@@ -256,34 +292,13 @@ void build(Dataset& ds, const RawTable& t) {
     throw Error("dataset " + spec.name + ": too few rows (" + std::to_string(t.rows) + ") for a train/valid/test split");
 
   std::vector<const StringColumn*> cols;
-  for (const auto& f : spec.fields) {
-    cols.push_back(&t.strings.at(f.source));
-    ds.fields.push_back({f.name, f.display, cols.back()->values});
-  }
-  // Fit: count train occurrences per raw code, keep those >= min_count, order by frequency.
-  ds.encoder.vocab.assign(F, {});
-  ds.encoder.edges.assign(F, std::nullopt);
-  std::vector<std::vector<int32_t>> code_to_local(F);
+  std::vector<std::vector<int64_t>> counts(F);
   for (int f = 0; f < F; ++f) {
-    std::vector<int64_t> counts(cols[f]->values.size(), 0);
-    for (int64_t r : idx.train) ++counts[cols[f]->codes[r]];
-    if (spec.fields[f].numeric()) {
-      fit_buckets(ds.encoder, f, spec.fields[f], cols[f]->values, counts);
-      code_to_local[f].resize(counts.size());
-      for (size_t c = 0; c < counts.size(); ++c) code_to_local[f][c] = ds.encoder.bucket(f, cols[f]->values[c]);
-      continue;
-    }
-    std::vector<int32_t> kept;
-    for (size_t c = 0; c < counts.size(); ++c)
-      if (counts[c] >= spec.fields[f].min_count) kept.push_back(static_cast<int32_t>(c));
-    std::stable_sort(kept.begin(), kept.end(), [&](int32_t a, int32_t b) { return counts[a] > counts[b]; });
-    code_to_local[f].assign(counts.size(), 0);
-    for (size_t k = 0; k < kept.size(); ++k) {
-      code_to_local[f][kept[k]] = static_cast<int32_t>(k + 1);
-      ds.encoder.vocab[f].push_back(cols[f]->values[kept[k]]);
-    }
+    cols.push_back(&t.strings.at(spec.fields[f].source));
+    counts[f].assign(cols[f]->values.size(), 0);
+    for (int64_t r : idx.train) ++counts[f][cols[f]->codes[r]];
   }
-  ds.encoder.finalize();
+  const auto code_to_local = fit_encoder(ds, cols, counts);
 
   const auto& label_col = t.numbers.at(spec.label_column);
   check_labels(spec, label_col);
@@ -428,6 +443,132 @@ void load_cache(Dataset& ds, const std::string& dir, uint64_t key) {
   load(ds.test, "test", static_cast<int64_t>(h.n_test));
 }
 
+// The streaming build, for readers that hand over rows one at a time (GoodReads:
+// 228 M rows): memory holds the dictionaries and the training counts, not the rows.
+// A row's split is drawn from a seeded hash of its index, so the ratios hold in
+// expectation and rows keep the file's order within a split (the trainer shuffles
+// every epoch); each split's field codes and labels go to a spill file in the cache
+// folder, and data.bin is written from those once the encoder is fitted.
+void build_streamed(Dataset& ds, const std::string& dir, uint64_t key) {
+  const auto& spec = ds.spec;
+  const int F = static_cast<int>(spec.fields.size());
+  if (spec.split.kind != "random")
+    throw Error("dataset " + spec.name + ": the " + spec.format + " reader streams its rows, so split.kind must be random (got " +
+                spec.split.kind + ")");
+  const auto& columns = goodreads_columns();
+  std::vector<int> col_of_field;
+  for (const auto& f : spec.fields) {
+    auto it = std::find(columns.begin(), columns.end(), f.source);
+    if (it == columns.end())
+      throw Error("dataset " + spec.name + ": field '" + f.name + "' reads column '" + f.source + "', which the " + spec.format +
+                  " reader does not provide (" + core::suggest(f.source, columns) + ")");
+    col_of_field.push_back(static_cast<int>(it - columns.begin()));
+  }
+  if (spec.label_column != "rating")
+    throw Error("dataset " + spec.name + ": label column '" + spec.label_column + "' not provided (the " + spec.format +
+                " reader's label column is rating)");
+
+  core::make_dirs(dir);
+  const std::string pid = std::to_string(::getpid());
+  const char* names[3] = {"train", "valid", "test"};
+  std::string spill_path[3];
+  std::ofstream spill[3];
+  for (int k = 0; k < 3; ++k) {
+    spill_path[k] = dir + "/spill-" + names[k] + ".tmp." + pid;
+    spill[k].open(spill_path[k], std::ios::binary | std::ios::trunc);
+    if (!spill[k]) throw WriteError("cannot write " + spill_path[k] + ": " + std::strerror(errno));
+  }
+  struct RemoveSpills {
+    std::string* paths;
+    ~RemoveSpills() {
+      for (int k = 0; k < 3; ++k) std::remove(paths[k].c_str());
+    }
+  } remove_spills{spill_path};
+
+  RawTable dict;
+  std::vector<std::vector<int64_t>> counts(F);
+  std::vector<uint32_t> rec(F + 1);  // F codes, then the label as a float's bits
+  int64_t rows[3] = {0, 0, 0};
+  uint64_t index = 0;
+  const double cut0 = spec.split.ratios[0], cut1 = spec.split.ratios[0] + spec.split.ratios[1];
+  stream_goodreads(spec.path, spec.reader_options, dict, [&](const uint32_t* codes, double v) {
+    const double u = static_cast<double>(core::splitmix64(spec.split.seed * 0x9E3779B97F4A7C15ULL + index++) >> 11) * 0x1.0p-53;
+    const int k = u < cut0 ? 0 : u < cut1 ? 1 : 2;
+    for (int f = 0; f < F; ++f) {
+      const uint32_t c = codes[col_of_field[f]];
+      rec[f] = c;
+      if (k == 0) {
+        if (c >= counts[f].size()) counts[f].resize(std::max<size_t>(c + 1, counts[f].size() * 2), 0);
+        ++counts[f][c];
+      }
+    }
+    if (!std::isfinite(v) || (!spec.has_label_threshold && v != 0 && v != 1))
+      throw Error("dataset " + spec.name + ": label " + core::format_number(v) + " is not " +
+                  (spec.has_label_threshold ? "a finite number" : "0 or 1"));
+    const float y = (spec.has_label_threshold ? v > spec.label_threshold : v == 1) ? 1.0f : 0.0f;
+    std::memcpy(&rec[F], &y, 4);
+    spill[k].write(reinterpret_cast<const char*>(rec.data()), static_cast<std::streamsize>(4 * rec.size()));
+    ++rows[k];
+  });
+  for (int k = 0; k < 3; ++k) {
+    spill[k].close();
+    if (!spill[k]) throw WriteError("cannot write " + spill_path[k] + ": " + std::strerror(errno));
+  }
+  if (rows[0] == 0 || rows[1] == 0 || rows[2] == 0)
+    throw Error("dataset " + spec.name + ": too few rows (" + std::to_string(rows[0] + rows[1] + rows[2]) +
+                ") for a train/valid/test split");
+  ds.split_used = "random (drawn per row from a hash of its index, seed " + std::to_string(spec.split.seed) + ")";
+  ds.reader_report = dict.report;
+  std::vector<const StringColumn*> cols;
+  for (int f = 0; f < F; ++f) {
+    cols.push_back(&dict.strings.at(spec.fields[f].source));
+    counts[f].resize(cols[f]->values.size(), 0);
+  }
+  const auto code_to_local = fit_encoder(ds, cols, counts);
+
+  // data.bin: the header, then per split its ids, codes and labels, each a pass over the spill.
+  core::write_sealed(dir + "/data.bin", [&](const std::string& tmp) {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw WriteError("cannot write cache file " + tmp + ": " + std::strerror(errno));
+    CacheHeader h{};
+    std::memcpy(h.magic, kMagic, 8);
+    h.version = kFormatVersion;
+    h.num_fields = F;
+    h.n_train = rows[0];
+    h.n_valid = rows[1];
+    h.n_test = rows[2];
+    out.write(reinterpret_cast<const char*>(&h), sizeof(h));
+    constexpr size_t kChunk = 1 << 16;  // rows per read
+    std::vector<uint32_t> in(kChunk * (F + 1)), buf(kChunk * F);
+    for (int k = 0; k < 3; ++k)
+      for (int block = 0; block < 3; ++block) {  // ids, codes, labels
+        std::ifstream sp(spill_path[k], std::ios::binary);
+        for (int64_t left = rows[k]; left > 0;) {
+          const size_t n = static_cast<size_t>(std::min<int64_t>(left, kChunk));
+          sp.read(reinterpret_cast<char*>(in.data()), static_cast<std::streamsize>(4 * n * (F + 1)));
+          if (!sp) throw Error("cannot read back " + spill_path[k]);
+          size_t m = 0;
+          for (size_t r = 0; r < n; ++r) {
+            const uint32_t* rr = &in[r * (F + 1)];
+            if (block == 2) {
+              buf[m++] = rr[F];
+              continue;
+            }
+            for (int f = 0; f < F; ++f)
+              buf[m++] = block == 1 ? rr[f] : static_cast<uint32_t>(ds.encoder.offsets[f] + code_to_local[f][rr[f]]);
+          }
+          out.write(reinterpret_cast<const char*>(buf.data()), static_cast<std::streamsize>(4 * m));
+          left -= static_cast<int64_t>(n);
+        }
+      }
+    out.flush();
+    if (!out) throw WriteError("cannot write cache file " + tmp + ": " + std::strerror(errno));
+  });
+  core::write_sealed(dir + "/meta.json", meta_json(ds, key).dump());
+}
+
+bool streams(const DatasetSpec& spec) { return spec.format == "goodreads"; }
+
 }  // namespace
 
 Dataset prepare_dataset(const DatasetSpec& spec, const PrepareOptions& opt) {
@@ -447,6 +588,14 @@ Dataset prepare_dataset(const DatasetSpec& spec, const PrepareOptions& opt) {
   if (!ds.cache_dir.empty() && !opt.rebuild && core::file_exists(ds.cache_dir + "/meta.json")) {
     load_cache(ds, ds.cache_dir, key);
     ds.loaded_from_cache = true;
+  } else if (streams(spec)) {
+    if (ds.cache_dir.empty())
+      throw Error("dataset " + spec.name + ": the " + spec.format + " reader streams its rows into the cache; give a --cache-dir");
+    if (std::filesystem::exists(ds.cache_dir)) core::clean_temp_files(ds.cache_dir);
+    build_streamed(ds, ds.cache_dir, key);
+    // The splits are memory-mapped from what was just written.
+    ds.fields.clear();
+    load_cache(ds, ds.cache_dir, key);
   } else {
     RawTable t = read_table(spec);
     build(ds, t);

@@ -11,8 +11,9 @@
 // - rows whose book has no metadata record are dropped and counted;
 // - reader options: `genre` keeps the books voted into that genre, `max_rows`
 //   stops after that many kept rows (a subset like the paper's ~20 M).
-// Interactions are streamed; memory holds the book table and, per kept row,
-// one code per field (the split tensors are built from those).
+// Interactions are streamed: `stream_goodreads` hands each kept row to a callback
+// (prepare_dataset's streaming build writes it to disk), so memory holds the
+// dictionaries and the book table, not the rows.
 #include <nlohmann/json.hpp>
 
 #include <absl/container/flat_hash_map.h>
@@ -106,19 +107,28 @@ std::vector<std::string> goodreads_files(const std::string& dir) {
   return files;
 }
 
-RawTable read_goodreads(const std::string& dir, const YAML::Node& options) {
+const std::vector<std::string>& goodreads_columns() {
+  static const std::vector<std::string> all = [] {
+    std::vector<std::string> c{"user_id", "book_id"};
+    c.insert(c.end(), kBookColumns.begin(), kBookColumns.end());
+    return c;
+  }();
+  return all;
+}
+
+void stream_goodreads(const std::string& dir, const YAML::Node& options, RawTable& t, const RowCodesFn& emit) {
   core::Params opt(options ? options : YAML::Node(YAML::NodeType::Map), "goodreads reader options");
   const std::string genre = opt.get<std::string>("genre", "");
   const int64_t max_rows = opt.get_int("max_rows", 0, 0, int64_t{1} << 40);
   opt.check_unused();
 
-  RawTable t;
   t.source_files = goodreads_files(dir);
   std::vector<StringColumn*> book_cols;
   for (const auto& c : kBookColumns) book_cols.push_back(&t.strings[c]);
   StringColumn& users = t.strings["user_id"];
   StringColumn& books = t.strings["book_id"];
-  auto& rating = t.numbers["rating"];
+  std::vector<uint32_t> row(goodreads_columns().size());
+  int64_t kept = 0;
 
   // Side tables: author names, media types, genres; then one record of codes per book.
   absl::flat_hash_map<std::string, std::string> author_name, media_type, genres_of;
@@ -184,12 +194,12 @@ RawTable read_goodreads(const std::string& dir, const YAML::Node& options) {
       ++no_book;
       return;
     }
-    users.push(user);
-    books.push(book);
-    for (size_t c = 0; c < book_cols.size(); ++c) book_cols[c]->codes.push_back(it->second[c]);
-    rating.push_back(r);
-    ++t.rows;
-    full = max_rows > 0 && static_cast<int64_t>(t.rows) >= max_rows;
+    row[0] = users.intern(user);
+    row[1] = books.intern(book);
+    std::copy(it->second.begin(), it->second.end(), row.begin() + 2);
+    emit(row.data(), r);
+    ++kept;
+    full = max_rows > 0 && kept >= max_rows;
   };
   if (core::ends_with(interactions, ".csv")) {
     // book_id_map.csv: book_id_csv -> book_id.
@@ -239,7 +249,19 @@ RawTable read_goodreads(const std::string& dir, const YAML::Node& options) {
                                                std::to_string(books_skipped_genre) + " book records outside it)"));
   t.report.push_back("interactions: " + std::to_string(read) + " read, " + std::to_string(unrated) + " unrated (rating 0) dropped, " +
                      std::to_string(no_book) + " of a book without metadata" + (genre.empty() ? "" : " or outside the genre") +
-                     " dropped, " + std::to_string(t.rows) + " kept" + (full ? " (max_rows reached)" : ""));
+                     " dropped, " + std::to_string(kept) + " kept" + (full ? " (max_rows reached)" : ""));
+}
+
+RawTable read_goodreads(const std::string& dir, const YAML::Node& options) {
+  RawTable t;
+  std::vector<StringColumn*> cols;
+  for (const auto& c : goodreads_columns()) cols.push_back(&t.strings[c]);
+  auto& rating = t.numbers["rating"];
+  stream_goodreads(dir, options, t, [&](const uint32_t* codes, double r) {
+    for (size_t c = 0; c < cols.size(); ++c) cols[c]->codes.push_back(codes[c]);
+    rating.push_back(r);
+    ++t.rows;
+  });
   return t;
 }
 

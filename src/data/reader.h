@@ -64,6 +64,12 @@ void read_rows(const FileSpec& file, const std::vector<std::string>& wanted, con
 // work_id, media_type; numeric: rating (1-5; unrated rows dropped). Options
 // (the spec's `reader:`): genre, max_rows. Rules in goodreads_reader.cpp.
 RawTable read_goodreads(const std::string& dir, const YAML::Node& options);
+// The same, streamed: `emit` gets each kept row as one code per goodreads_columns()
+// entry (into t.strings' dictionaries, which grow; their codes stay empty) and the
+// rating; t gets the source files and the report.
+using RowCodesFn = std::function<void(const uint32_t* codes, double label_value)>;
+void stream_goodreads(const std::string& dir, const YAML::Node& options, RawTable& t, const RowCodesFn& emit);
+const std::vector<std::string>& goodreads_columns();
 std::vector<std::string> goodreads_files(const std::string& dir);
 // A book's genre votes {"fiction": 20, "history, ...": 3} -> "fiction; history, ...".
 std::string goodreads_genres(const nlohmann::json& genres);

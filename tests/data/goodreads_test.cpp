@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <iostream>
+#include <set>
 #include <filesystem>
 
 #include "core/error.h"
@@ -88,18 +90,6 @@ TEST(GoodReads, EveryRuleOnTheRawFormats) {
   EXPECT_EQ(value(t, "media_type", 3), "book");  // book 100 again, by user 1
   EXPECT_EQ(value(t, "genres", 2), "poetry");
 
-  // The spec: 15 fields, label rating > 3, numeric buckets.
-  TempDir cache;
-  auto spec = data::DatasetSpec::load(std::string(CP_SOURCE_DIR) + "/configs/datasets/goodreads.yaml");
-  spec.path = d.path();
-  spec.split.ratios = {0.6, 0.2, 0.2};
-  auto ds = data::prepare_dataset(spec, {cache.path(), false});
-  EXPECT_EQ(ds.fields.size(), 15u);
-  EXPECT_EQ(ds.train.rows + ds.valid.rows + ds.test.rows, 5);
-  const float positives = ds.train.labels.sum().item<float>() + ds.valid.labels.sum().item<float>() + ds.test.labels.sum().item<float>();
-  EXPECT_EQ(positives, 3.0f);  // ratings 5, 4, 4
-  EXPECT_TRUE(ds.encoder.edges[spec.field_index("num_pages")].has_value());
-
   // The filters: genre keeps books voted into it; max_rows stops early.
   auto poetry = data::read_goodreads(d.path(), YAML::Load("{genre: poetry}"));
   ASSERT_EQ(poetry.rows, 1u);
@@ -128,6 +118,88 @@ TEST(GoodReads, EveryRuleOnTheRawFormats) {
   for (size_t r = 0; r < t.rows; ++r)
     for (const auto& c : {"user_id", "book_id", "title", "genres", "author_name"}) EXPECT_EQ(value(tj, c, r), value(t, c, r)) << c;
   EXPECT_EQ(tj.report[1], t.report[1]);
+}
+
+// The interactions of `users` users over the fixture's five csv book ids, ratings cycling 0-5.
+std::string interactions(int64_t rows, int users) {
+  std::string s = "user_id,book_id,is_read,rating,is_reviewed\n";
+  for (int64_t r = 0; r < rows; ++r)
+    s += std::to_string(r * 7 % users) + "," + std::to_string(r % 5) + ",1," + std::to_string(r * 13 % 6) + ",0\n";
+  return s;
+}
+
+// prepare_dataset streams GoodReads into the cache: the splits hold exactly the
+// reader's rows (as a multiset of values and labels), each id is the encoder's
+// id of its value, and the ratios hold within sampling error.
+TEST(GoodReads, StreamedPrepareHoldsTheReadersRows) {
+  TempDir d, cache;
+  write_fixture(d);
+  d.write("goodreads_interactions.csv", interactions(3000, 40));
+  auto t = data::read_goodreads(d.path(), YAML::Node());
+  auto spec = data::DatasetSpec::load(std::string(CP_SOURCE_DIR) + "/configs/datasets/goodreads.yaml");
+  spec.path = d.path();
+  auto ds = data::prepare_dataset(spec, {cache.path(), false});
+  EXPECT_EQ(ds.fields.size(), 15u);
+  EXPECT_NE(ds.split_used.find("hash"), std::string::npos) << ds.split_used;
+  const int64_t n = ds.train.rows + ds.valid.rows + ds.test.rows;
+  ASSERT_EQ(n, static_cast<int64_t>(t.rows));
+  EXPECT_NEAR(static_cast<double>(ds.train.rows) / n, 0.8, 0.03);
+  EXPECT_NEAR(static_cast<double>(ds.valid.rows) / n, 0.1, 0.03);
+  std::multiset<std::string> expect, got;
+  const auto& rating = t.numbers.at("rating");
+  for (size_t r = 0; r < t.rows; ++r)
+    expect.insert(value(t, "user_id", r) + "|" + value(t, "book_id", r) + "|" + value(t, "genres", r) + "|" +
+                  std::to_string(rating[r] > 3));
+  for (const auto* s : {&ds.train, &ds.valid, &ds.test}) {
+    auto ids = s->ids.accessor<int32_t, 2>();
+    auto labels = s->labels.accessor<float, 1>();
+    for (int64_t r = 0; r < s->rows; ++r) {
+      got.insert(ds.value(*s, r, 0) + "|" + ds.value(*s, r, 1) + "|" + ds.value(*s, r, 3) + "|" + std::to_string(labels[r] == 1));
+      for (int f = 0; f < 15; ++f) ASSERT_EQ(ids[r][f], ds.encoder.encode(f, ds.value(*s, r, f))) << f;
+    }
+  }
+  EXPECT_EQ(got, expect);
+  EXPECT_TRUE(ds.encoder.edges[spec.field_index("num_pages")].has_value());
+  EXPECT_EQ(ds.reader_report, t.report);
+  // Reloaded from the cache: the same splits; no spill files left behind.
+  auto again = data::prepare_dataset(spec, {cache.path(), false});
+  EXPECT_TRUE(again.loaded_from_cache);
+  EXPECT_TRUE(torch::equal(again.train.ids, ds.train.ids));
+  for (const auto& e : std::filesystem::recursive_directory_iterator(cache.path()))
+    EXPECT_EQ(e.path().filename().string().find("spill"), std::string::npos) << e.path();
+  // A time split cannot stream.
+  spec.split.kind = "time";
+  EXPECT_NE(error_of([&] { data::prepare_dataset(spec, {cache.path(), true}); }).find("split.kind must be random"),
+            std::string::npos);
+}
+
+// Memory is bounded by the vocabularies, not by the rows. The process's peak RSS
+// also counts the pages of the cache it memory-maps back after writing (file
+// pages the kernel can drop), so for 3 M rows the growth over 3,000 rows must stay
+// below data.bin's size + 60 MB; holding the rows would cost about 190 bytes each
+// on top (15 codes and a rating per row, then 8 bytes per field and row of split
+// tensors: ~380 MB for the 2 M rows kept), and no file pages.
+TEST(GoodReads, StreamedPrepareMemoryDoesNotGrowWithRows) {
+  auto peak_mb = [](int64_t rows, double* bin_mb) {
+    TempDir d;
+    write_fixture(d);
+    d.write("goodreads_interactions.csv", interactions(rows, 500));
+    std::string spec = core::read_file(std::string(CP_SOURCE_DIR) + "/configs/datasets/goodreads.yaml");
+    spec.replace(spec.find("path: ../shared/data/goodreads"), 30, "path: " + d.path());
+    d.write("s.yaml", spec);
+    auto r = test_util::run_cli_in("", "data prepare --data " + d.file("s.yaml") + " --cache-dir " + d.file("cache"), 300);
+    EXPECT_EQ(r.code, 0) << r.output;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(d.file("cache")))
+      if (e.path().filename() == "data.bin") *bin_mb = static_cast<double>(std::filesystem::file_size(e.path())) / (1 << 20);
+    const auto at = r.output.find("peak memory ");
+    return at == std::string::npos ? -1.0 : std::stod(r.output.substr(at + 12));
+  };
+  double small_bin = 0, bin = 0;
+  const double small = peak_mb(3000, &small_bin), large = peak_mb(3000000, &bin);
+  ASSERT_GT(small, 0);
+  ASSERT_GT(bin, 200);  // 2 M rows kept (a sixth unrated, a fifth of an unknown book)
+  std::cout << "peak memory: 3,000 rows " << small << " MB; 3,000,000 rows " << large << " MB; data.bin " << bin << " MB\n";
+  EXPECT_LT(large - small, bin + 60) << "3,000 rows: " << small << " MB; 3,000,000 rows: " << large << " MB; data.bin " << bin << " MB";
 }
 
 TEST(GoodReads, BadInputsNameFileAndLine) {
