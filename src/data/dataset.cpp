@@ -30,6 +30,18 @@ struct CacheHeader {
   char magic[8];
   uint64_t version, num_fields, n_train, n_valid, n_test, has_prob, reserved;
 };
+
+CacheHeader make_header(int64_t fields, int64_t n_train, int64_t n_valid, int64_t n_test, bool has_prob) {
+  CacheHeader h{};
+  std::memcpy(h.magic, kMagic, 8);
+  h.version = kFormatVersion;
+  h.num_fields = static_cast<uint64_t>(fields);
+  h.n_train = static_cast<uint64_t>(n_train);
+  h.n_valid = static_cast<uint64_t>(n_valid);
+  h.n_test = static_cast<uint64_t>(n_test);
+  h.has_prob = has_prob ? 1 : 0;
+  return h;
+}
 }  // namespace
 
 // ---------------------------------------------------------------- encoder
@@ -350,14 +362,7 @@ void write_cache(const Dataset& ds, const std::string& dir, uint64_t key) {
   core::write_sealed(dir + "/data.bin", [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw WriteError("cannot write cache file " + tmp + ": " + std::strerror(errno));
-    CacheHeader h{};
-    std::memcpy(h.magic, kMagic, 8);
-    h.version = kFormatVersion;
-    h.num_fields = F;
-    h.n_train = ds.train.rows;
-    h.n_valid = ds.valid.rows;
-    h.n_test = ds.test.rows;
-    h.has_prob = ds.train.prob.defined() ? 1 : 0;
+    const CacheHeader h = make_header(F, ds.train.rows, ds.valid.rows, ds.test.rows, ds.train.prob.defined());
     out.write(reinterpret_cast<const char*>(&h), sizeof(h));
     auto put = [&](const torch::Tensor& t) {
       out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * t.element_size()));
@@ -530,13 +535,7 @@ void build_streamed(Dataset& ds, const std::string& dir, uint64_t key) {
   core::write_sealed(dir + "/data.bin", [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw WriteError("cannot write cache file " + tmp + ": " + std::strerror(errno));
-    CacheHeader h{};
-    std::memcpy(h.magic, kMagic, 8);
-    h.version = kFormatVersion;
-    h.num_fields = F;
-    h.n_train = rows[0];
-    h.n_valid = rows[1];
-    h.n_test = rows[2];
+    const CacheHeader h = make_header(F, rows[0], rows[1], rows[2], false);
     out.write(reinterpret_cast<const char*>(&h), sizeof(h));
     constexpr size_t kChunk = 1 << 16;  // rows per read
     std::vector<uint32_t> in(kChunk * (F + 1)), buf(kChunk * F);
