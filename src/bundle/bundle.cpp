@@ -278,11 +278,11 @@ Model::Model(const Contents& c, const std::string& device)
 }
 
 torch::Tensor Model::encode(const std::vector<std::vector<std::string>>& columns, int64_t begin, int64_t end) const {
-  const int F = static_cast<int>(fields_.size());
-  auto ids = torch::empty({end - begin, F}, torch::kInt64);
+  const int F = static_cast<int>(fields_.size()), S = encoder_.num_slots();
+  auto ids = torch::empty({end - begin, S}, torch::kInt64);
   auto* p = ids.data_ptr<int64_t>();
   for (int f = 0; f < F; ++f)
-    for (int64_t r = begin; r < end; ++r) p[(r - begin) * F + f] = encoder_.encode(f, columns[f][r]);
+    for (int64_t r = begin; r < end; ++r) encoder_.encode_into(f, columns[f][r], p + (r - begin) * S + encoder_.slot_offset(f));
   return ids;
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // The one interface every ID-based CTR model implements (DESIGN.md):
-//   representation(ids [B,F] int64 global ids) -> q [B, D]   (the vector just before the output layer)
+//   representation(ids [B,S] int64 global ids; S = F slots unless a field is multi-valued) -> q [B, D]   (the vector just before the output layer)
 //   logit(q) -> [B]
 // ClickPrompt's prompt generator consumes q; plain CTR training uses forward().
 #include <torch/torch.h>

@@ -28,11 +28,13 @@ constexpr uint64_t kFormatVersion = 1;
 
 struct CacheHeader {
   char magic[8];
-  uint64_t version, num_fields, n_train, n_valid, n_test, has_prob, reserved;
+  uint64_t version, num_fields, n_train, n_valid, n_test, has_prob;
+  uint64_t num_slots;  // ids per row (num_fields unless a field is multi-valued; 0 in older caches: num_fields)
 };
 
-CacheHeader make_header(int64_t fields, int64_t n_train, int64_t n_valid, int64_t n_test, bool has_prob) {
+CacheHeader make_header(int64_t fields, int64_t slots, int64_t n_train, int64_t n_valid, int64_t n_test, bool has_prob) {
   CacheHeader h{};
+  h.num_slots = static_cast<uint64_t>(slots);
   std::memcpy(h.magic, kMagic, 8);
   h.version = kFormatVersion;
   h.num_fields = static_cast<uint64_t>(fields);
@@ -53,6 +55,15 @@ int64_t Encoder::total_size() const {
 
 void Encoder::finalize() {
   edges.resize(vocab.size());
+  width.resize(vocab.size(), 1);
+  separator.resize(vocab.size());
+  slot_offsets_.assign(1, 0);
+  for (size_t f = 0; f < vocab.size(); ++f) {
+    if (width[f] < 0 || width[f] > 1024 || (width[f] > 1 && separator[f].empty()) || (!separator[f].empty() && edges[f]) ||
+        (width[f] == 0 && (!separator[f].empty() || edges[f] || !vocab[f].empty())))
+      throw Error("encoder: field " + std::to_string(f) + " has a bad multi-value layout (width " + std::to_string(width[f]) + ")");
+    slot_offsets_.push_back(slot_offsets_.back() + width[f]);
+  }
   offsets.assign(vocab.size(), 0);
   lookup_.assign(vocab.size(), {});
   int64_t off = 0;
@@ -91,11 +102,18 @@ int32_t Encoder::encode(int f, const std::string& value) const {
   return it == lookup_[f].end() ? static_cast<int32_t>(offsets[f]) : it->second;
 }
 
+int32_t Encoder::lookup_id(int f, std::string_view v) const {
+  auto it = lookup_[f].find(std::string(v));
+  return it == lookup_[f].end() ? static_cast<int32_t>(offsets[f]) : it->second;
+}
+
 nlohmann::json encoder_json(const std::vector<FieldMeta>& fields, const Encoder& enc) {
   nlohmann::json j = nlohmann::json::array();
   for (size_t f = 0; f < fields.size(); ++f) {
     nlohmann::json r = {{"name", fields[f].name}, {"display", fields[f].display}, {"vocab", enc.vocab[f]}};
     if (f < enc.edges.size() && enc.edges[f]) r["edges"] = *enc.edges[f];
+    if (f < enc.width.size() && enc.width[f] != 1) r["width"] = enc.width[f];
+    if (f < enc.separator.size() && !enc.separator[f].empty()) r["separator"] = enc.separator[f];
     j.push_back(std::move(r));
   }
   return j;
@@ -104,22 +122,31 @@ nlohmann::json encoder_json(const std::vector<FieldMeta>& fields, const Encoder&
 void read_encoder_json(const nlohmann::json& j, std::vector<FieldMeta>& fields, Encoder& enc) {
   enc.vocab.clear();
   enc.edges.clear();
+  enc.width.clear();
+  enc.separator.clear();
   for (const auto& f : j) {
     fields.push_back({f.at("name").get<std::string>(), f.at("display").get<std::string>(), {}});
     enc.vocab.push_back(f.at("vocab").get<std::vector<std::string>>());
     enc.edges.emplace_back();
     if (f.contains("edges")) enc.edges.back() = f.at("edges").get<std::vector<double>>();
+    enc.width.push_back(f.value("width", 1));
+    enc.separator.push_back(f.value("separator", std::string()));
   }
   enc.finalize();
 }
 
 ctr::FeatureInfo Encoder::feature_info(const std::vector<std::string>& names) const {
+  // The ID view's fields: text-only ones have no slot.
   ctr::FeatureInfo info;
-  info.num_fields = num_fields();
   info.vocab_size = total_size();
-  info.field_offsets = offsets;
-  for (int f = 0; f < num_fields(); ++f) info.field_sizes.push_back(field_size(f));
-  info.field_names = names;
+  for (int f = 0; f < num_fields(); ++f) {
+    if (width[f] == 0) continue;
+    ++info.num_fields;
+    info.field_offsets.push_back(offsets[f]);
+    info.field_sizes.push_back(field_size(f));
+    info.field_widths.push_back(width[f]);
+    info.field_names.push_back(names[f]);
+  }
   return info;
 }
 
@@ -259,37 +286,77 @@ void fit_buckets(Encoder& enc, int f, const FieldSpec& fs, const std::vector<std
 }
 
 // Fits the encoder from the training counts of each field's raw codes (kept when
-// >= min_count, ordered by frequency; numeric fields bucketed) and fills
-// ds.fields; returns each field's raw code -> local id.
+// >= min_count, ordered by frequency; numeric fields bucketed; multi-valued
+// fields counted per value) and fills ds.fields. Returns, per field, each raw
+// code's global ids: width(f) of them, at code_ids[f][code * width(f)].
 std::vector<std::vector<int32_t>> fit_encoder(Dataset& ds, const std::vector<const StringColumn*>& cols,
                                               const std::vector<std::vector<int64_t>>& counts) {
   const auto& spec = ds.spec;
   const int F = static_cast<int>(spec.fields.size());
+  auto& enc = ds.encoder;
   ds.fields.clear();
   for (int f = 0; f < F; ++f) ds.fields.push_back({spec.fields[f].name, spec.fields[f].display, cols[f]->values});
-  ds.encoder.vocab.assign(F, {});
-  ds.encoder.edges.assign(F, std::nullopt);
-  std::vector<std::vector<int32_t>> code_to_local(F);
+  enc.vocab.assign(F, {});
+  enc.edges.assign(F, std::nullopt);
+  enc.width.assign(F, 1);
+  enc.separator.assign(F, "");
+  // Local ids per raw code (width per code), then global once the offsets are known.
+  std::vector<std::vector<int32_t>> local(F);
   for (int f = 0; f < F; ++f) {
+    const auto& fs = spec.fields[f];
+    const auto& values = cols[f]->values;
     const auto& n = counts[f];
-    if (spec.fields[f].numeric()) {
-      fit_buckets(ds.encoder, f, spec.fields[f], cols[f]->values, n);
-      code_to_local[f].resize(n.size());
-      for (size_t c = 0; c < n.size(); ++c) code_to_local[f][c] = ds.encoder.bucket(f, cols[f]->values[c]);
+    if (fs.text()) {
+      enc.width[f] = 0;
       continue;
     }
-    std::vector<int32_t> kept;
-    for (size_t c = 0; c < n.size(); ++c)
-      if (n[c] >= spec.fields[f].min_count) kept.push_back(static_cast<int32_t>(c));
-    std::stable_sort(kept.begin(), kept.end(), [&](int32_t a, int32_t b) { return n[a] > n[b]; });
-    code_to_local[f].assign(n.size(), 0);
-    for (size_t k = 0; k < kept.size(); ++k) {
-      code_to_local[f][kept[k]] = static_cast<int32_t>(k + 1);
-      ds.encoder.vocab[f].push_back(cols[f]->values[kept[k]]);
+    if (fs.numeric()) {
+      fit_buckets(enc, f, fs, values, n);
+      local[f].resize(n.size());
+      for (size_t c = 0; c < n.size(); ++c) local[f][c] = enc.bucket(f, values[c]);
+      continue;
     }
+    // The values counted: the raw values, or for a multi-valued field each value of each.
+    StringColumn single;
+    std::vector<int64_t> single_count;
+    std::vector<std::vector<uint32_t>> parts(fs.multi() ? values.size() : 0);
+    int width = 1;
+    if (fs.multi()) {
+      enc.separator[f] = fs.separator;
+      for (size_t c = 0; c < values.size(); ++c) {
+        Encoder::for_each_part(values[c], fs.separator, [&](std::string_view v) {
+          const uint32_t k = single.intern(v);
+          if (k >= single_count.size()) single_count.resize(k + 1, 0);
+          parts[c].push_back(k);
+          single_count[k] += n[c];
+        });
+        if (n[c] > 0) width = std::max(width, static_cast<int>(parts[c].size()));
+      }
+      enc.width[f] = width = std::min(width, fs.max_values);
+    }
+    const auto& names = fs.multi() ? single.values : values;
+    const auto& m = fs.multi() ? single_count : n;
+    std::vector<int32_t> kept;
+    for (size_t c = 0; c < m.size(); ++c)
+      if (m[c] >= fs.min_count) kept.push_back(static_cast<int32_t>(c));
+    std::stable_sort(kept.begin(), kept.end(), [&](int32_t a, int32_t b) { return m[a] > m[b]; });
+    std::vector<int32_t> to_local(m.size(), 0);
+    for (size_t k = 0; k < kept.size(); ++k) {
+      to_local[kept[k]] = static_cast<int32_t>(k + 1);
+      enc.vocab[f].push_back(names[kept[k]]);
+    }
+    if (!fs.multi()) {
+      local[f] = std::move(to_local);
+      continue;
+    }
+    local[f].assign(values.size() * width, 0);  // unused slots: OOV
+    for (size_t c = 0; c < values.size(); ++c)
+      for (size_t k = 0; k < parts[c].size() && k < static_cast<size_t>(width); ++k) local[f][c * width + k] = to_local[parts[c][k]];
   }
-  ds.encoder.finalize();
-  return code_to_local;
+  enc.finalize();
+  for (int f = 0; f < F; ++f)
+    for (auto& id : local[f]) id += static_cast<int32_t>(enc.offsets[f]);
+  return local;
 }
 
 // Builds the three splits from the raw table (encoder fitted on train).
@@ -310,7 +377,8 @@ void build(Dataset& ds, const RawTable& t) {
     counts[f].assign(cols[f]->values.size(), 0);
     for (int64_t r : idx.train) ++counts[f][cols[f]->codes[r]];
   }
-  const auto code_to_local = fit_encoder(ds, cols, counts);
+  const auto code_ids = fit_encoder(ds, cols, counts);
+  const int S = ds.encoder.num_slots();
 
   const auto& label_col = t.numbers.at(spec.label_column);
   check_labels(spec, label_col);
@@ -318,7 +386,7 @@ void build(Dataset& ds, const RawTable& t) {
   auto fill = [&](Split& s, const char* name, const std::vector<int64_t>& rows) {
     s.name = name;
     s.rows = static_cast<int64_t>(rows.size());
-    s.ids = torch::empty({s.rows, F}, torch::kInt32);
+    s.ids = torch::empty({s.rows, S}, torch::kInt32);
     s.codes = torch::empty({s.rows, F}, torch::kInt32);
     s.labels = torch::empty({s.rows}, torch::kFloat32);
     auto* ids = s.ids.data_ptr<int32_t>();
@@ -329,7 +397,8 @@ void build(Dataset& ds, const RawTable& t) {
       for (int f = 0; f < F; ++f) {
         uint32_t c = cols[f]->codes[r];
         codes[i * F + f] = static_cast<int32_t>(c);
-        ids[i * F + f] = static_cast<int32_t>(ds.encoder.offsets[f] + code_to_local[f][c]);
+        const int w = ds.encoder.width[f];
+        std::copy_n(code_ids[f].data() + static_cast<size_t>(c) * w, w, &ids[i * S + ds.encoder.slot_offset(f)]);
       }
       labels[i] = label_col[r] > spec.label_threshold ? 1.0f : 0.0f;
     }
@@ -362,7 +431,7 @@ void write_cache(const Dataset& ds, const std::string& dir, uint64_t key) {
   core::write_sealed(dir + "/data.bin", [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw WriteError("cannot write cache file " + tmp + ": " + std::strerror(errno));
-    const CacheHeader h = make_header(F, ds.train.rows, ds.valid.rows, ds.test.rows, ds.train.prob.defined());
+    const CacheHeader h = make_header(F, ds.encoder.num_slots(), ds.train.rows, ds.valid.rows, ds.test.rows, ds.train.prob.defined());
     out.write(reinterpret_cast<const char*>(&h), sizeof(h));
     auto put = [&](const torch::Tensor& t) {
       out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * t.element_size()));
@@ -409,7 +478,10 @@ void load_cache(Dataset& ds, const std::string& dir, uint64_t key) {
   if (std::memcmp(h.magic, kMagic, 8) != 0 || h.version != kFormatVersion) throw corrupt("data.bin has a bad header");
   const int64_t F = static_cast<int64_t>(h.num_fields);
   if (F != static_cast<int64_t>(ds.fields.size())) throw corrupt("field count mismatch");
-  uint64_t per_row = 4 * (2 * F + 1 + h.has_prob);
+  const int64_t S = h.num_slots == 0 ? F : static_cast<int64_t>(h.num_slots);
+  if (S != ds.encoder.num_slots()) throw corrupt("data.bin has " + std::to_string(S) + " ids per row, meta.json " +
+                                                 std::to_string(ds.encoder.num_slots()));
+  uint64_t per_row = 4 * (S + F + 1 + h.has_prob);
   uint64_t expect = sizeof(CacheHeader) + per_row * (h.n_train + h.n_valid + h.n_test);
   if (map->size() != expect)
     throw corrupt("data.bin has " + std::to_string(map->size()) + " bytes, expected " + std::to_string(expect));
@@ -425,7 +497,7 @@ void load_cache(Dataset& ds, const std::string& dir, uint64_t key) {
   auto load = [&](Split& s, const char* name, int64_t rows) {
     s.name = name;
     s.rows = rows;
-    s.ids = view({rows, F}, torch::kInt32);
+    s.ids = view({rows, S}, torch::kInt32);
     s.codes = view({rows, F}, torch::kInt32);
     s.labels = view({rows}, torch::kFloat32);
     if (h.has_prob) s.prob = view({rows}, torch::kFloat32);
@@ -529,16 +601,17 @@ void build_streamed(Dataset& ds, const std::string& dir, uint64_t key) {
     cols.push_back(&dict.strings.at(spec.fields[f].source));
     counts[f].resize(cols[f]->values.size(), 0);
   }
-  const auto code_to_local = fit_encoder(ds, cols, counts);
+  const auto code_ids = fit_encoder(ds, cols, counts);
+  const int S = ds.encoder.num_slots();
 
   // data.bin: the header, then per split its ids, codes and labels, each a pass over the spill.
   core::write_sealed(dir + "/data.bin", [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw WriteError("cannot write cache file " + tmp + ": " + std::strerror(errno));
-    const CacheHeader h = make_header(F, rows[0], rows[1], rows[2], false);
+    const CacheHeader h = make_header(F, S, rows[0], rows[1], rows[2], false);
     out.write(reinterpret_cast<const char*>(&h), sizeof(h));
     constexpr size_t kChunk = 1 << 16;  // rows per read
-    std::vector<uint32_t> in(kChunk * (F + 1)), buf(kChunk * F);
+    std::vector<uint32_t> in(kChunk * (F + 1)), buf(kChunk * std::max(F, S));
     for (int k = 0; k < 3; ++k)
       for (int block = 0; block < 3; ++block) {  // ids, codes, labels
         std::ifstream sp(spill_path[k], std::ios::binary);
@@ -553,8 +626,14 @@ void build_streamed(Dataset& ds, const std::string& dir, uint64_t key) {
               buf[m++] = rr[F];
               continue;
             }
-            for (int f = 0; f < F; ++f)
-              buf[m++] = block == 1 ? rr[f] : static_cast<uint32_t>(ds.encoder.offsets[f] + code_to_local[f][rr[f]]);
+            for (int f = 0; f < F; ++f) {
+              if (block == 1) {
+                buf[m++] = rr[f];
+                continue;
+              }
+              const int w = ds.encoder.width[f];
+              for (int k = 0; k < w; ++k) buf[m++] = static_cast<uint32_t>(code_ids[f].data()[static_cast<size_t>(rr[f]) * w + k]);
+            }
           }
           out.write(reinterpret_cast<const char*>(buf.data()), static_cast<std::streamsize>(4 * m));
           left -= static_cast<int64_t>(n);

@@ -27,27 +27,72 @@ struct FieldMeta {
 // A numeric field (edges[f] set) has buckets instead: local id k >= 1 holds
 // edges[k-2] <= x < edges[k-1] (open at both ends), vocab[f] their labels; an
 // empty or non-numeric value is OOV.
+// A multi-valued field (separator[f] set) splits its raw value there; its
+// vocabulary holds the single values, and a row has width[f] slots: the ids of
+// its first width[f] values, then OOV ids (the model pools the slots that are
+// not OOV). A text-only field (width 0) has no slot: it is in the text view
+// only. The ID view is one slot per single-valued field, so rows of ids are
+// num_slots() wide; slot_offset(f) is field f's first slot.
 class Encoder {
  public:
   std::vector<std::vector<std::string>> vocab;  // vocab[f][k-1] = value of local id k
   std::vector<std::optional<std::vector<double>>> edges;  // per field; nullopt: categorical
+  std::vector<int> width;                                 // slots per field (1 unless multi-valued; 0 text-only)
+  std::vector<std::string> separator;                     // multi-valued fields: between values ("" otherwise)
   std::vector<int64_t> offsets;
 
   int num_fields() const { return static_cast<int>(vocab.size()); }
+  int num_slots() const { return slot_offsets_.empty() ? 0 : slot_offsets_.back(); }
+  int slot_offset(int f) const { return slot_offsets_[f]; }
+  bool multi(int f) const { return !separator[f].empty(); }
   int64_t field_size(int f) const { return static_cast<int64_t>(vocab[f].size()) + 1; }
   int64_t total_size() const;
   int64_t oov_id(int f) const { return offsets[f]; }
-  // Global id of a raw value (OOV id when unseen).
+  // Global id of a raw value (OOV id when unseen) of a single-valued field.
   int32_t encode(int f, const std::string& value) const;
+  // The width(f) global ids of a raw value, any field.
+  template <class T>
+  void encode_into(int f, const std::string& value, T* out) const {
+    if (width[f] == 0) return;  // text-only
+    if (!multi(f)) {
+      out[0] = static_cast<T>(encode(f, value));
+      return;
+    }
+    int k = 0;
+    for_each_value(f, value, [&](std::string_view v) {
+      if (k < width[f]) out[k++] = static_cast<T>(lookup_id(f, v));
+    });
+    for (; k < width[f]; ++k) out[k] = static_cast<T>(offsets[f]);
+  }
+  // Calls fn on each non-empty value of a multi-valued field's raw value (trimmed).
+  template <class Fn>
+  void for_each_value(int f, std::string_view raw, Fn&& fn) const {
+    for_each_part(raw, separator[f], fn);
+  }
+  template <class Fn>
+  static void for_each_part(std::string_view raw, std::string_view sep, Fn&& fn) {
+    size_t start = 0;
+    while (start <= raw.size()) {
+      size_t end = raw.find(sep, start);
+      if (end == std::string_view::npos) end = raw.size();
+      std::string_view v = raw.substr(start, end - start);
+      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+      while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+      if (!v.empty()) fn(v);
+      start = end + sep.size();
+    }
+  }
   ctr::FeatureInfo feature_info(const std::vector<std::string>& field_names) const;
-  void finalize();  // computes offsets and lookup maps (edges defaults to all categorical)
+  void finalize();  // computes offsets, slots and lookup maps (edges, width default to categorical, 1)
   // Local id of a numeric field's value (0 when not a finite number).
   int32_t bucket(int f, std::string_view value) const;
   // Bucket labels for edges: "< 3", "[3, 5)", ">= 5".
   static std::vector<std::string> bucket_labels(const std::vector<double>& edges);
 
  private:
+  int32_t lookup_id(int f, std::string_view v) const;
   std::vector<std::unordered_map<std::string, int32_t>> lookup_;
+  std::vector<int> slot_offsets_;  // F + 1 entries
 };
 
 // The encoder as JSON, one record per field (name, display, vocab, and edges for

@@ -102,9 +102,14 @@ DatasetSpec DatasetSpec::from_yaml(const YAML::Node& node, const std::string& co
     fs.source = f.get<std::string>("source", fs.name);
     fs.type = f.get<std::string>("type", "categorical");
     fs.min_count = f.get<int>("min_count", default_min_count);
-    if (fs.type == "multi" || fs.type == "text")
-      throw Error(f.context() + ".type: '" + fs.type + "' is not supported yet (supported: categorical, numeric)");
-    check_one_of(f, "type", fs.type, {"categorical", "numeric"});
+    check_one_of(f, "type", fs.type, {"categorical", "numeric", "multi", "text"});
+    if (fs.multi()) {
+      fs.separator = f.get<std::string>("separator", "|");
+      fs.max_values = static_cast<int>(f.get_int("max_values", 8, 1, 1024));
+      if (fs.separator.empty()) throw Error(f.context() + ".separator must not be empty");
+    } else if (f.has("separator") || f.has("max_values")) {
+      throw Error(f.context() + ": 'separator' and 'max_values' are for type: multi");
+    }
     if (fs.min_count < 1) throw Error(f.context() + ".min_count must be >= 1");
     if (fs.numeric()) {
       fs.buckets = static_cast<int>(f.get_int("buckets", 0, 0, 10000));
@@ -140,12 +145,17 @@ DatasetSpec DatasetSpec::from_yaml(const YAML::Node& node, const std::string& co
   s.prob_column = p.get<std::string>("prob_column", "");
   s.user_field = p.get<std::string>("user_field", "");
   s.item_field = p.get<std::string>("item_field", "");
-  for (const auto* f : {&s.user_field, &s.item_field})
+  if (std::all_of(s.fields.begin(), s.fields.end(), [](const FieldSpec& f) { return f.text(); }))
+    throw Error(context + ": every field is type text; the ID view needs at least one other field");
+  for (const auto* f : {&s.user_field, &s.item_field}) {
+    if (!f->empty() && s.field_index(*f) >= 0 && s.fields[s.field_index(*f)].text())
+      throw Error(context + ": user_field/item_field '" + *f + "' is type text (it has no id)");
     if (!f->empty() && s.field_index(*f) < 0) {
       std::vector<std::string> names;
       for (const auto& fs : s.fields) names.push_back(fs.name);
       throw Error(context + ": user_field/item_field '" + *f + "' is not a field (" + core::suggest(*f, names) + ")");
     }
+  }
 
   core::Params split = p.child("split");
   s.split.kind = split.get<std::string>("kind", "random");

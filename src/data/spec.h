@@ -13,14 +13,21 @@ struct FieldSpec {
   std::string name;     // key used in configs and CSV headers
   std::string display;  // "User ID": the text view says "<display> is <value>."
   std::string source;   // column of the raw table (defaults to name)
-  std::string type = "categorical";  // categorical | numeric
+  std::string type = "categorical";  // categorical | numeric | multi | text (text view only)
   int min_count = 1;    // values seen fewer times in train map to OOV
   // numeric: the ID view sees a bucket, the text view the raw number. Either
   // `buckets` quantile buckets of the training values or fixed `edges`
   // (bucket k holds edges[k-1] <= x < edges[k]); an empty or non-numeric value is OOV.
   int buckets = 0;
   std::vector<double> edges;
+  // multi: values split at `separator`, each its own id (min_count per value);
+  // the ID view keeps up to `max_values` per row and pools them; the text view
+  // shows the raw value.
+  std::string separator;
+  int max_values = 8;
   bool numeric() const { return type == "numeric"; }
+  bool multi() const { return type == "multi"; }
+  bool text() const { return type == "text"; }
 };
 
 // One file of a `table` data set: CSV/TSV (header row, or `columns` named) or

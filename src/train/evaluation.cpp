@@ -9,10 +9,12 @@
 namespace clickprompt::train {
 
 namespace {
-// Train frequency of the value each row of `split` has in field f.
+// Train frequency of the value each row of `split` has in field f (its first
+// value, for a multi-valued field).
 std::vector<int64_t> train_frequency(const data::Dataset& ds, const data::Split& split, int f) {
-  auto counts = torch::bincount(ds.train.ids.select(1, f).to(torch::kInt64), {}, ds.encoder.total_size());
-  auto ids = split.ids.select(1, f).to(torch::kInt64).contiguous();
+  const int slot = ds.encoder.slot_offset(f);
+  auto counts = torch::bincount(ds.train.ids.select(1, slot).to(torch::kInt64), {}, ds.encoder.total_size());
+  auto ids = split.ids.select(1, slot).to(torch::kInt64).contiguous();
   auto per_row = counts.index_select(0, ids).contiguous();
   // The OOV id pools unseen values: they are never seen in train.
   auto oov = ids.eq(ds.encoder.oov_id(f));

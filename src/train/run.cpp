@@ -199,23 +199,34 @@ LoadedRun load_run(const std::string& run_dir, const std::string& device_overrid
 
 namespace {
 // Global ids under the run's encoder of rows given as dictionary codes [rows, F]
-// (int32) into `fields`' values: each distinct raw value is looked up once.
-using CodeIds = std::vector<std::vector<int32_t>>;  // [field][code] -> global id
+// (int32) into `fields`' values: each distinct raw value is encoded once.
+struct CodeIds {
+  const data::Encoder* enc;
+  std::vector<std::vector<int32_t>> ids;  // [field][code * width + k] -> global id
+};
 CodeIds code_ids_of(const data::Encoder& enc, const std::vector<data::FieldMeta>& fields) {
-  CodeIds code_ids(fields.size());
-  for (size_t f = 0; f < fields.size(); ++f)
-    for (const auto& v : fields[f].values) code_ids[f].push_back(enc.encode(static_cast<int>(f), v));
-  return code_ids;
+  CodeIds out{&enc, std::vector<std::vector<int32_t>>(fields.size())};
+  for (size_t f = 0; f < fields.size(); ++f) {
+    const int w = enc.width[f];
+    out.ids[f].resize(fields[f].values.size() * w);
+    for (size_t c = 0; c < fields[f].values.size(); ++c) enc.encode_into(static_cast<int>(f), fields[f].values[c], out.ids[f].data() + c * w);
+  }
+  return out;
 }
 
 torch::Tensor encode_rows(const CodeIds& code_ids, const torch::Tensor& codes) {
-  const int F = static_cast<int>(code_ids.size());
+  const auto& enc = *code_ids.enc;
+  const int F = static_cast<int>(code_ids.ids.size()), S = enc.num_slots();
   const int64_t rows = codes.size(0);
   const int32_t* c = codes.data_ptr<int32_t>();
-  auto ids = torch::empty({rows, F}, torch::kInt64);
+  auto ids = torch::empty({rows, S}, torch::kInt64);
   auto* p = ids.data_ptr<int64_t>();
   for (int64_t r = 0; r < rows; ++r)
-    for (int f = 0; f < F; ++f) p[r * F + f] = code_ids[f][static_cast<uint32_t>(c[r * F + f])];
+    for (int f = 0; f < F; ++f) {
+      const int w = enc.width[f];
+      const int32_t* src = code_ids.ids[f].data() + static_cast<size_t>(static_cast<uint32_t>(c[r * F + f])) * w;
+      std::copy_n(src, w, p + r * S + enc.slot_offset(f));
+    }
   return ids;
 }
 

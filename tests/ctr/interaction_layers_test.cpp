@@ -10,6 +10,7 @@
 #include "ctr/layers/cin.h"
 #include "ctr/layers/conv.h"
 #include "ctr/layers/cross.h"
+#include "ctr/layers/embedding.h"
 #include "ctr/layers/gnn.h"
 #include "ctr/layers/interaction.h"
 
@@ -353,6 +354,45 @@ TEST(Interaction, FeatureGeneratorHeightsUseCeilPooling) {
     want.push_back(torch::tanh(g->recombines[i]->as<torch::nn::Linear>()->forward(x.flatten(1))).view({2, -1, 3}));
   }
   EXPECT_TRUE(torch::allclose(got, torch::cat(want, 1), 1e-5, 1e-5));
+}
+
+
+// Multi-valued fields: field 0 single (ids 0-2), field 1 with 3 slots (ids 3-7,
+// OOV 3). Each field's embedding is the mean over its slots that are not OOV; a
+// row with no known value gets the OOV embedding; the linear term pools the same way.
+TEST(SlotPooling, MeanOfTheKnownValuesOfEachField) {
+  FeatureInfo info;
+  info.num_fields = 2;
+  info.vocab_size = 8;
+  info.field_offsets = {0, 3};
+  info.field_sizes = {3, 5};
+  info.field_widths = {1, 3};
+  info.field_names = {"a", "tags"};
+  FeatureEmbedding emb(info, EmbeddingOptions{2, 0.1, false});
+  assign(emb->table->weight, torch::arange(16, torch::kFloat).reshape({8, 2}));
+  auto ids = torch::tensor({1, 4, 6, 3, 2, 3, 3, 3, 0, 7, 3, 5}, torch::kLong).reshape({3, 4});
+  auto out = emb->forward(ids);
+  ASSERT_EQ(out.sizes(), (std::vector<int64_t>{3, 2, 2}));
+  auto row = [&](int id) { return emb->table->weight[id]; };
+  EXPECT_TRUE(torch::allclose(out[0][0], row(1)));
+  EXPECT_TRUE(torch::allclose(out[0][1], (row(4) + row(6)) / 2));
+  EXPECT_TRUE(torch::allclose(out[1][0], row(2)));
+  EXPECT_TRUE(torch::allclose(out[1][1], row(3)));  // no known value: the OOV embedding
+  EXPECT_TRUE(torch::allclose(out[2][1], (row(7) + row(5)) / 2));
+  // A gradient reaches exactly the pooled rows.
+  out.sum().backward();
+  auto g = emb->table->weight.grad();
+  EXPECT_FLOAT_EQ(g[4][0].item<float>(), 0.5f);
+  EXPECT_FLOAT_EQ(g[3][0].item<float>(), 1.0f);  // row 1's OOV only
+  LinearTerm lin(info, false);
+  assign(lin->weights->weight, torch::arange(8, torch::kFloat));
+  auto l = lin->forward(ids);
+  EXPECT_FLOAT_EQ(l[0].item<float>(), 1 + (4 + 6) / 2.0f);
+  EXPECT_FLOAT_EQ(l[1].item<float>(), 2 + 3);
+  // Without multi-valued fields nothing is pooled: ids [B,F] as before.
+  info.field_widths = {1, 1};
+  FeatureEmbedding plain(info, EmbeddingOptions{2, 0.1, false});
+  EXPECT_FALSE(plain->pool.active());
 }
 
 }  // namespace

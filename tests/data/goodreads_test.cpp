@@ -155,11 +155,20 @@ TEST(GoodReads, StreamedPrepareHoldsTheReadersRows) {
     auto labels = s->labels.accessor<float, 1>();
     for (int64_t r = 0; r < s->rows; ++r) {
       got.insert(ds.value(*s, r, 0) + "|" + ds.value(*s, r, 1) + "|" + ds.value(*s, r, 3) + "|" + std::to_string(labels[r] == 1));
-      for (int f = 0; f < 15; ++f) ASSERT_EQ(ids[r][f], ds.encoder.encode(f, ds.value(*s, r, f))) << f;
+      for (int f = 0; f < 15; ++f) {
+        int32_t want[8];
+        ds.encoder.encode_into(f, ds.value(*s, r, f), want);
+        for (int k = 0; k < ds.encoder.width[f]; ++k) ASSERT_EQ(ids[r][ds.encoder.slot_offset(f) + k], want[k]) << f;
+      }
     }
   }
   EXPECT_EQ(got, expect);
   EXPECT_TRUE(ds.encoder.edges[spec.field_index("num_pages")].has_value());
+  // Genres: book 100 has three, so three slots of single genres.
+  const int genres = spec.field_index("genres");
+  EXPECT_EQ(ds.encoder.width[genres], 3);
+  EXPECT_EQ(ds.train.ids.size(1), 17);
+  EXPECT_EQ(ds.encoder.vocab[genres].size(), 5u);  // fiction, fantasy..., history..., poetry, unknown
   EXPECT_EQ(ds.reader_report, t.report);
   // Reloaded from the cache: the same splits; no spill files left behind.
   auto again = data::prepare_dataset(spec, {cache.path(), false});

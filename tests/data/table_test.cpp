@@ -1,6 +1,7 @@
 // The schema reader (format: table): a user's own data set described by a YAML
-// file alone, with every reading rule exercised, and that data set training
-// every CTR model and ClickPrompt.
+// file alone (categorical, numeric, multi-valued and text-only fields), with
+// every reading rule exercised, and that data set training every CTR model and
+// ClickPrompt, reloading and serving as a bundle.
 #include <gtest/gtest.h>
 
 #include <ATen/Parallel.h>
@@ -8,7 +9,9 @@
 
 #include "core/error.h"
 #include "core/io.h"
+#include "bundle/bundle.h"
 #include "ctr/registry.h"
+#include "metrics/metrics.h"
 #include "data/dataset.h"
 #include "data/reader.h"
 #include "data/synthetic.h"
@@ -84,8 +87,8 @@ struct Shop {
            "  - {name: region, display: Region}\n"
            "  - {name: age, display: Age}\n"
            "  - {name: item_id, display: Item ID}\n"
-           "  - {name: title, display: Title}\n"
-           "  - {name: tags, display: Tags}\n"
+           "  - {name: title, display: Title, type: text}\n"
+           "  - {name: tags, display: Tags, type: multi, separator: \", \"}\n"
            "  - {name: price, display: Price, type: numeric, buckets: 4}\n"
            "  - {name: day, display: Day, type: numeric, edges: [1000, 3000]}\n"
            "label: {column: action, values: [click, buy]}\n"
@@ -139,7 +142,11 @@ TEST(TableSchema, ReadsJoinsEncodingsLabelSetNumericBucketsAndSplitColumn) {
   EXPECT_EQ(ds.encoder.field_size(price), 5);
   std::vector<int64_t> per_bucket(5, 0);
   auto ids = ds.train.ids;
-  for (int64_t r = 0; r < ds.train.rows; ++r) ++per_bucket[ids[r][price].item<int32_t>() - ds.encoder.offsets[price]];
+  for (int64_t r = 0; r < ds.train.rows; ++r) {
+    const int64_t local = ids[r][ds.encoder.slot_offset(price)].item<int32_t>() - ds.encoder.offsets[price];
+    ASSERT_TRUE(local >= 0 && local < 5) << local;
+    ++per_bucket[local];
+  }
   EXPECT_EQ(per_bucket[0], 0);
   for (int b = 1; b <= 4; ++b) EXPECT_NEAR(static_cast<double>(per_bucket[b]) / ds.train.rows, 0.25, 0.08) << b;
   // Fixed edges: day 0..999 -> bucket 1, 1000..2999 -> 2, 3000.. -> 3; the text view keeps the raw number.
@@ -150,7 +157,28 @@ TEST(TableSchema, ReadsJoinsEncodingsLabelSetNumericBucketsAndSplitColumn) {
   EXPECT_EQ(ds.encoder.encode(day, "n/a") - ds.encoder.offsets[day], 0);
   EXPECT_NE(ds.text_view(ds.train, 0).find("Day is 0."), std::string::npos) << ds.text_view(ds.train, 0);
 
-  // The cache reloads the buckets; encoder.json's form round-trips them.
+  // The multi-valued tags (a JSON list: category, brand): two slots of single values, the raw list in the text view.
+  const int tags = spec.field_index("tags");
+  EXPECT_EQ(ds.encoder.width[tags], 2);
+  // Title is text-only: in the text view, no slot in the ID view (7 ID fields, 8 slots).
+  EXPECT_EQ(ds.encoder.width[spec.field_index("title")], 0);
+  EXPECT_EQ(ds.feature_info().num_fields, 7);
+  EXPECT_EQ(ds.encoder.num_slots(), 8);
+  EXPECT_EQ(ds.train.ids.size(1), 8);
+  EXPECT_NE(ds.text_view(ds.train, 0).find("Title is " + ds.value(ds.train, 0, spec.field_index("title")) + "."), std::string::npos);
+  const std::string raw = ds.value(ds.train, 0, tags);
+  const std::string first = raw.substr(0, raw.find(", ")), second = raw.substr(raw.find(", ") + 2);
+  EXPECT_NE(std::find(ds.encoder.vocab[tags].begin(), ds.encoder.vocab[tags].end(), first), ds.encoder.vocab[tags].end());
+  int32_t slots[2];
+  ds.encoder.encode_into(tags, raw, slots);
+  EXPECT_EQ(slots[0], ds.train.ids[0][ds.encoder.slot_offset(tags)].item<int32_t>());
+  EXPECT_EQ(slots[1], ds.train.ids[0][ds.encoder.slot_offset(tags) + 1].item<int32_t>());
+  EXPECT_EQ(ds.encoder.vocab[tags][slots[1] - ds.encoder.offsets[tags] - 1], second);
+  ds.encoder.encode_into(tags, first + ", never seen, x, y", slots);  // unknown values: OOV; past the width: dropped
+  EXPECT_EQ(slots[1], ds.encoder.oov_id(tags));
+  EXPECT_NE(ds.text_view(ds.train, 0).find("Tags is " + raw + "."), std::string::npos);
+
+  // The cache reloads the buckets and slots; encoder.json's form round-trips them.
   auto again = data::prepare_dataset(spec, {cache.path(), false});
   ASSERT_TRUE(again.loaded_from_cache);
   EXPECT_EQ(*again.encoder.edges[price], *ds.encoder.edges[price]);
@@ -159,6 +187,8 @@ TEST(TableSchema, ReadsJoinsEncodingsLabelSetNumericBucketsAndSplitColumn) {
   data::Encoder enc;
   data::read_encoder_json(data::encoder_json(ds.fields, ds.encoder), fields, enc);
   EXPECT_EQ(enc.encode(day, "1000"), ds.encoder.encode(day, "1000"));
+  EXPECT_EQ(enc.width, ds.encoder.width);
+  EXPECT_EQ(enc.num_slots(), 8);
   EXPECT_FALSE(enc.edges[spec.field_index("title")].has_value());
 }
 
@@ -202,7 +232,7 @@ TEST(TableSchema, MistakesNameTheKeyAndTheFile) {
   EXPECT_NE(e.find("holds 'd', which is in none of"), std::string::npos) << e;
   EXPECT_NE(e.find("events.tsv.gz:5"), std::string::npos) << e;  // header + rows a, b, c, then d
   std::string spec = shop.spec();
-  spec.replace(spec.find("{name: title, display: Title}"), 29, "{name: titel, display: Title}");
+  spec.replace(spec.find("{name: title,"), 13, "{name: titel,");
   e = load_error(spec);
   EXPECT_NE(e.find("column 'titel' is in none of"), std::string::npos) << e;
   EXPECT_NE(e.find("title"), std::string::npos) << e;  // the nearest column
@@ -254,8 +284,17 @@ TEST(TableSchema, TrainsEveryCtrModelAndClickPrompt) {
   {  // The run reloads from its folder (the spec as used parses again) and evaluates to the same AUC.
     auto run = train::load_run(shop.dir.file("run-dnn"));
     auto rds = data::prepare_dataset(run.spec, {shop.dir.file("cache"), false});
-    EXPECT_NEAR(train::evaluate_run(run, rds, "test")["auc"].get<double>(),
-                train::read_result(shop.dir.file("run-dnn"))["test_auc"].get<double>(), 1e-6);
+    const double auc = train::read_result(shop.dir.file("run-dnn"))["test_auc"].get<double>();
+    EXPECT_NEAR(train::evaluate_run(run, rds, "test")["auc"].get<double>(), auc, 1e-6);
+    // As a bundle it encodes raw values (numbers bucketed, multi-valued tags split) as training did.
+    train::export_run(shop.dir.file("run-dnn"), shop.dir.file("bundle"));
+    auto model = bundle::load(shop.dir.file("bundle"));
+    std::vector<std::vector<std::string>> columns(rds.fields.size());
+    for (int64_t r = 0; r < rds.test.rows; ++r)
+      for (size_t f = 0; f < rds.fields.size(); ++f) columns[f].push_back(rds.value(rds.test, r, static_cast<int>(f)));
+    auto scores = model->score(columns);
+    std::vector<float> labels(rds.test.labels.data_ptr<float>(), rds.test.labels.data_ptr<float>() + rds.test.rows);
+    EXPECT_NEAR(metrics::auc(scores, labels), auc, 2e-4);
   }
 
   train::MlmPretrainOptions o;
