@@ -18,7 +18,7 @@ TextViews::TextViews(const std::vector<data::FieldMeta>& fields, std::shared_ptr
   index_.resize(F);
   max_length_ = static_cast<int64_t>(tok_->with_special_tokens({}).size());
   for (int f = 0; f < F; ++f) {
-    displays_.push_back(fields[f].display);
+    fields_.push_back({fields[f].name, fields[f].display, {}, fields[f].separator});
     size_t longest = 0;
     pieces_[f].reserve(fields[f].values.size());
     index_[f].reserve(fields[f].values.size());
@@ -67,7 +67,7 @@ std::pair<torch::Tensor, torch::Tensor> TextViews::batch_values(const std::vecto
         continue;
       }
       auto u = unseen[f].find(v);
-      if (u == unseen[f].end()) u = unseen[f].emplace(v, tok_->encode_piece(piece_text(displays_[f], v, f == 0))).first;
+      if (u == unseen[f].end()) u = unseen[f].emplace(v, tok_->encode_piece(piece_text(fields_[f].display, fields_[f].text(v), f == 0))).first;
       pieces[r * F + f] = &u->second;
     }
   }

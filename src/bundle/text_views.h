@@ -27,7 +27,7 @@ class TextViews {
   // (a leading space for every field but the first).
   static std::string piece_text(const std::string& display, const std::string& value, bool first);
   static std::string piece_text(const std::vector<data::FieldMeta>& fields, int f, uint32_t code) {
-    return piece_text(fields[f].display, fields[f].values[code], f == 0);
+    return piece_text(fields[f].display, fields[f].text(fields[f].values[code]), f == 0);
   }
   static std::string piece_text(const data::Dataset& ds, int f, uint32_t code) { return piece_text(ds.fields, f, code); }
   // {input_ids, attention_mask} [n, longest] int64 on the CPU for `rows` of
@@ -50,7 +50,7 @@ class TextViews {
   std::pair<torch::Tensor, torch::Tensor> assemble(const std::vector<const std::vector<int64_t>*>& pieces,
                                                    int64_t n) const;
   std::shared_ptr<const plm::Tokenizer> tok_;
-  std::vector<std::string> displays_;
+  std::vector<data::FieldMeta> fields_;  // display names and separators (values not kept)
   std::vector<std::unordered_map<std::string, uint32_t>> index_;  // [field] value -> code
   std::vector<std::vector<std::vector<int64_t>>> pieces_;         // [field][code] -> ids
   int64_t max_length_ = 0;

@@ -125,7 +125,7 @@ void read_encoder_json(const nlohmann::json& j, std::vector<FieldMeta>& fields, 
   enc.width.clear();
   enc.separator.clear();
   for (const auto& f : j) {
-    fields.push_back({f.at("name").get<std::string>(), f.at("display").get<std::string>(), {}});
+    fields.push_back({f.at("name").get<std::string>(), f.at("display").get<std::string>(), {}, f.value("separator", std::string())});
     enc.vocab.push_back(f.at("vocab").get<std::vector<std::string>>());
     enc.edges.emplace_back();
     if (f.contains("edges")) enc.edges.back() = f.at("edges").get<std::vector<double>>();
@@ -169,13 +169,23 @@ std::string Dataset::value(const Split& s, int64_t row, int field) const {
   return fields[field].values[code];
 }
 
+std::string FieldMeta::text(const std::string& raw) const {
+  if (separator.empty()) return raw;
+  std::string out;
+  Encoder::for_each_part(raw, separator, [&](std::string_view v) {
+    if (!out.empty()) out += ", ";
+    out += v;
+  });
+  return out;
+}
+
 std::string Dataset::text_view(const Split& s, int64_t row) const {
   std::string out;
   for (size_t f = 0; f < fields.size(); ++f) {
     if (f) out.push_back(' ');
     out += fields[f].display;
     out += " is ";
-    out += value(s, row, static_cast<int>(f));
+    out += fields[f].text(value(s, row, static_cast<int>(f)));
     out.push_back('.');
   }
   return out;
@@ -295,7 +305,8 @@ std::vector<std::vector<int32_t>> fit_encoder(Dataset& ds, const std::vector<con
   const int F = static_cast<int>(spec.fields.size());
   auto& enc = ds.encoder;
   ds.fields.clear();
-  for (int f = 0; f < F; ++f) ds.fields.push_back({spec.fields[f].name, spec.fields[f].display, cols[f]->values});
+  for (int f = 0; f < F; ++f)
+    ds.fields.push_back({spec.fields[f].name, spec.fields[f].display, cols[f]->values, spec.fields[f].separator});
   enc.vocab.assign(F, {});
   enc.edges.assign(F, std::nullopt);
   enc.width.assign(F, 1);

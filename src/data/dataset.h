@@ -19,6 +19,9 @@ namespace clickprompt::data {
 struct FieldMeta {
   std::string name, display;
   std::vector<std::string> values;  // raw dictionary: codes index into it
+  std::string separator;            // multi-valued fields: between the values of a raw value
+  // A raw value as the text view shows it: a multi-valued field's values joined by ", ".
+  std::string text(const std::string& raw) const;
 };
 
 // One vocabulary per field, fitted on the training split: local id 0 is OOV

@@ -169,6 +169,16 @@ TEST(GoodReads, StreamedPrepareHoldsTheReadersRows) {
   EXPECT_EQ(ds.encoder.width[genres], 3);
   EXPECT_EQ(ds.train.ids.size(1), 17);
   EXPECT_EQ(ds.encoder.vocab[genres].size(), 5u);  // fiction, fantasy..., history..., poetry, unknown
+  // The text view lists a multi-valued field's values joined by ", ".
+  bool saw = false;
+  for (int64_t r = 0; r < ds.train.rows && !saw; ++r)
+    if (ds.value(ds.train, r, 1) == "100") {
+      saw = true;
+      EXPECT_NE(ds.text_view(ds.train, r).find("Book genres is fantasy, paranormal, fiction, history, historical fiction, biography."),
+                std::string::npos)
+          << ds.text_view(ds.train, r);
+    }
+  EXPECT_TRUE(saw);
   EXPECT_EQ(ds.reader_report, t.report);
   // Reloaded from the cache: the same splits; no spill files left behind.
   auto again = data::prepare_dataset(spec, {cache.path(), false});
