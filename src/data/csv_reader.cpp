@@ -75,17 +75,8 @@ RawTable read_csv(const std::string& path, const std::vector<std::string>& strin
   t.source_files = {path};
   FileSpec f;
   f.path = path;
-  std::vector<std::string> wanted = string_columns, header;
-  if (numeric_optional) {
-    core::LineReader in(path);
-    std::string_view line;
-    std::string scratch;
-    std::vector<std::string_view> parts;
-    if (in.next(line)) {
-      split_csv_line(line, ',', parts, scratch);
-      for (auto p : parts) header.emplace_back(core::trim(p));
-    }
-  }
+  std::vector<std::string> wanted = string_columns;
+  const std::vector<std::string> header = numeric_optional ? file_columns(f) : std::vector<std::string>{};
   std::vector<std::string> numeric, what;
   for (const auto& c : numeric_columns)
     if (!numeric_optional || std::find(header.begin(), header.end(), c) != header.end()) {

@@ -79,13 +79,19 @@ void Encoder::finalize() {
   if (off > std::numeric_limits<int32_t>::max()) throw Error("vocabulary too large for int32 ids");
 }
 
-int32_t Encoder::bucket(int f, std::string_view value) const {
-  const auto& e = *edges[f];
+std::optional<double> Encoder::number(std::string_view value) {
   std::string v(core::trim(value));
   char* end = nullptr;
   const double x = v.empty() ? NAN : std::strtod(v.c_str(), &end);
-  if (v.empty() || end != v.c_str() + v.size() || !std::isfinite(x)) return 0;
-  return static_cast<int32_t>(std::upper_bound(e.begin(), e.end(), x) - e.begin()) + 1;
+  if (v.empty() || end != v.c_str() + v.size() || !std::isfinite(x)) return std::nullopt;
+  return x;
+}
+
+int32_t Encoder::bucket(int f, std::string_view value) const {
+  const auto& e = *edges[f];
+  const auto x = number(value);
+  if (!x) return 0;
+  return static_cast<int32_t>(std::upper_bound(e.begin(), e.end(), *x) - e.begin()) + 1;
 }
 
 std::vector<std::string> Encoder::bucket_labels(const std::vector<double>& e) {
@@ -243,11 +249,13 @@ uint64_t cache_key(const DatasetSpec& spec, const std::vector<std::string>& file
 }
 
 // Labels are 0/1, or any finite value when the spec states a threshold.
+bool valid_label(const DatasetSpec& spec, double v) { return std::isfinite(v) && (spec.has_label_threshold || v == 0 || v == 1); }
+float binary_label(const DatasetSpec& spec, double v) { return v > spec.label_threshold ? 1.0f : 0.0f; }
+
 void check_labels(const DatasetSpec& spec, const std::vector<double>& col) {
   int64_t bad = 0, first = -1;
   for (size_t r = 0; r < col.size(); ++r) {
-    const double v = col[r];
-    if (std::isfinite(v) && (spec.has_label_threshold || v == 0 || v == 1)) continue;
+    if (valid_label(spec, col[r])) continue;
     if (bad++ == 0) first = static_cast<int64_t>(r);
   }
   if (bad == 0) return;
@@ -267,12 +275,9 @@ void fit_buckets(Encoder& enc, int f, const FieldSpec& fs, const std::vector<std
     std::vector<std::pair<double, int64_t>> seen;
     int64_t total = 0;
     for (size_t c = 0; c < values.size(); ++c) {
-      if (counts[c] == 0) continue;
-      std::string v(core::trim(values[c]));
-      char* end = nullptr;
-      const double x = v.empty() ? NAN : std::strtod(v.c_str(), &end);
-      if (v.empty() || end != v.c_str() + v.size() || !std::isfinite(x)) continue;
-      seen.emplace_back(x, counts[c]);
+      const auto x = counts[c] > 0 ? Encoder::number(values[c]) : std::nullopt;
+      if (!x) continue;
+      seen.emplace_back(*x, counts[c]);
       total += counts[c];
     }
     std::sort(seen.begin(), seen.end());
@@ -425,7 +430,7 @@ void build(Dataset& ds, const RawTable& t) {
           for (int k = 0; k < width[f]; ++k) out[slot[f] + k] = table[f][static_cast<size_t>(c) * width[f] + k];
         }
       }
-      labels[i] = label_col[r] > spec.label_threshold ? 1.0f : 0.0f;
+      labels[i] = binary_label(spec, label_col[r]);
     }
     if (prob_col) {
       s.prob = torch::empty({s.rows}, torch::kFloat32);
@@ -604,10 +609,10 @@ void build_streamed(Dataset& ds, const std::string& dir, uint64_t key) {
         ++counts[f][c];
       }
     }
-    if (!std::isfinite(v) || (!spec.has_label_threshold && v != 0 && v != 1))
+    if (!valid_label(spec, v))
       throw Error("dataset " + spec.name + ": label " + core::format_number(v) + " is not " +
                   (spec.has_label_threshold ? "a finite number" : "0 or 1"));
-    const float y = (spec.has_label_threshold ? v > spec.label_threshold : v == 1) ? 1.0f : 0.0f;
+    const float y = binary_label(spec, v);
     std::memcpy(&rec[F], &y, 4);
     spill[k].write(reinterpret_cast<const char*>(rec.data()), static_cast<std::streamsize>(4 * rec.size()));
     ++rows[k];

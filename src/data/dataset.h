@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/strings.h"
 #include "ctr/feature_info.h"
 #include "data/spec.h"
 
@@ -78,9 +79,7 @@ class Encoder {
     while (start <= raw.size()) {
       size_t end = raw.find(sep, start);
       if (end == std::string_view::npos) end = raw.size();
-      std::string_view v = raw.substr(start, end - start);
-      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-      while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+      const std::string_view v = core::trim(raw.substr(start, end - start));
       if (!v.empty()) fn(v);
       start = end + sep.size();
     }
@@ -89,6 +88,8 @@ class Encoder {
   void finalize();  // computes offsets, slots and lookup maps (edges, width default to categorical, 1)
   // Local id of a numeric field's value (0 when not a finite number).
   int32_t bucket(int f, std::string_view value) const;
+  // A raw value as a number: the whole (trimmed) text parsed, finite; else nullopt.
+  static std::optional<double> number(std::string_view value);
   // Bucket labels for edges: "< 3", "[3, 5)", ">= 5".
   static std::vector<std::string> bucket_labels(const std::vector<double>& edges);
 

@@ -201,6 +201,7 @@ void stream_goodreads(const std::string& dir, const YAML::Node& options, RawTabl
     ++kept;
     full = max_rows > 0 && kept >= max_rows;
   };
+  struct Stop {};  // thrown out of a row callback once max_rows rows are kept
   if (core::ends_with(interactions, ".csv")) {
     // book_id_map.csv: book_id_csv -> book_id.
     std::vector<std::string> book_of_csv_id;
@@ -214,7 +215,6 @@ void stream_goodreads(const std::string& dir, const YAML::Node& options, RawTabl
     });
     FileSpec f;
     f.path = interactions;
-    struct Stop {};
     try {
       read_rows(f, {"user_id", "book_id", "rating"}, [&](const std::vector<std::string_view>& c, size_t line) {
         auto where = [&] { return interactions + ":" + std::to_string(line); };
@@ -234,7 +234,6 @@ void stream_goodreads(const std::string& dir, const YAML::Node& options, RawTabl
     } catch (const Stop&) {
     }
   } else {
-    struct Stop {};
     try {
       size_t record = 0;
       for_each_object(interactions, [&](const nlohmann::json& j) {

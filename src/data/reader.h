@@ -55,6 +55,8 @@ RawTable read_table_file(const DatasetSpec& spec);
 // JSON line) is an error.
 using RowFn = std::function<void(const std::vector<std::string_view>& cells, size_t line)>;
 void read_rows(const FileSpec& file, const std::vector<std::string>& wanted, const RowFn& fn);
+// The columns of a file: its header (or `columns`), or a JSON-lines file's first object's keys.
+std::vector<std::string> file_columns(const FileSpec& file);
 
 // GoodReads (UCSD Book Graph) in `dir`: interactions (goodreads_interactions.csv
 // with book_id_map.csv, or goodreads_interactions_dedup.json[.gz]) and the

@@ -133,7 +133,8 @@ struct SideTable {
   int64_t matched = 0, unmatched = 0;
 };
 
-// The columns of a file, from its header or, for JSON lines, from its first object.
+}  // namespace
+
 std::vector<std::string> file_columns(const FileSpec& f) {
   if (f.type != "jsonl" && !f.header) return f.columns;
   std::vector<std::string> names;
@@ -159,8 +160,6 @@ std::vector<std::string> file_columns(const FileSpec& f) {
   return names;
 }
 
-}  // namespace
-
 RawTable read_table_file(const DatasetSpec& spec) {
   RawTable t;
   FileSpec main = spec.file;
@@ -179,13 +178,15 @@ RawTable read_table_file(const DatasetSpec& spec) {
   const std::string time_column = spec.split.kind == "time" ? spec.split.column : "";
 
   // Side tables first: a field column comes from the first join that has it, else from the main file.
+  std::vector<std::vector<std::string>> join_columns;
+  for (const auto& js : spec.joins) join_columns.push_back(file_columns(js.file));
   std::vector<SideTable> sides(spec.joins.size());
   std::set<std::string> from_join;
   for (size_t i = 0; i < spec.joins.size(); ++i) {
     const JoinSpec& js = spec.joins[i];
     SideTable& side = sides[i];
     side.spec = &js;
-    std::vector<std::string> have = file_columns(js.file);
+    const std::vector<std::string>& have = join_columns[i];
     if (!js.columns.empty()) {
       side.columns = js.columns;
     } else {
@@ -210,8 +211,7 @@ RawTable read_table_file(const DatasetSpec& spec) {
 
   if (main.type != "jsonl") {  // (a JSON key may first appear on a later line: read_rows checks those)
     std::vector<std::string> known = main_columns;
-    for (const auto& js : spec.joins)
-      for (const auto& c : file_columns(js.file)) known.push_back(c);
+    for (const auto& jc : join_columns) known.insert(known.end(), jc.begin(), jc.end());
     std::string files = main.path;
     for (const auto& js : spec.joins) files += ", " + js.file.path;
     for (const auto& c : needed)

@@ -2,7 +2,6 @@
 // meta lines), every rule on fixtures the tests write, the Python-literal parser,
 // and the review side on the real 2014 5-core file where shared/ has it.
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <filesystem>
 #include <set>
@@ -24,13 +23,6 @@ std::string lines(const std::vector<std::string>& ls) {
   std::string s;
   for (const auto& l : ls) s += l + "\n";
   return s;
-}
-
-void write_gz(const std::string& path, const std::string& content) {
-  gzFile f = gzopen(path.c_str(), "wb");
-  ASSERT_NE(f, nullptr);
-  ASSERT_EQ(gzwrite(f, content.data(), static_cast<unsigned>(content.size())), static_cast<int>(content.size()));
-  gzclose(f);
 }
 
 std::string review(const std::string& user, const std::string& item, double overall, long long time) {
@@ -145,9 +137,9 @@ TEST(Amazon, Reads2018LayoutWithEveryRule) {
 
 TEST(Amazon, Reads2014LayoutGzipAndPythonMeta) {
   TempDir d("amz");
-  write_gz(d.file("reviews_Toys_and_Games_5.json.gz"),
+  test_util::write_gzip(d.file("reviews_Toys_and_Games_5.json.gz"),
            lines({review("u1", "B00001", 4, 1000), review("u2", "B00002", 3, 900)}));
-  write_gz(d.file("meta_Toys_and_Games.json.gz"),
+  test_util::write_gzip(d.file("meta_Toys_and_Games.json.gz"),
            lines({"{'asin': 'B00001', 'title': \"Kid's Kitchen &amp; Caf\\xc3\\xa9\", 'price': 9.5, "
                   "'categories': [['Toys & Games', 'Pretend Play'], ['Home']], 'salesRank': {'Toys & Games': 5}}",
                   "{'asin': 'B00002', 'title': 'Slinky', 'brand': 'Poof', 'categories': [['Toys & Games']]}"}));
@@ -228,7 +220,7 @@ TEST(Amazon, RealReviewFile2014) {
   });
   std::string meta;
   for (const auto& a : asins) meta += "{'asin': '" + a + "', 'title': 'Item " + a + "', 'categories': [['Musical Instruments', 'Amplifiers']]}\n";
-  write_gz(d.file("meta_Musical_Instruments.json.gz"), meta);
+  test_util::write_gzip(d.file("meta_Musical_Instruments.json.gz"), meta);
   auto t = data::read_amazon(link);
   EXPECT_EQ(t.rows, 10261u) << report_of(t);
   EXPECT_EQ(t.strings.at("user_id").values.size(), 1429u);
