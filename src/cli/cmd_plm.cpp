@@ -8,7 +8,9 @@
 #include "core/io.h"
 #include "plm/checkpoint.h"
 #include "plm/tokenizer/tokenizer.h"
+#include "train/distributed.h"
 #include "train/mlm_pretrain.h"
+#include "train/run.h"
 
 namespace clickprompt::cli {
 
@@ -37,6 +39,9 @@ void add_plm_commands(CLI::App& app, Common& common) {
   c->add_option("--max-train-rows", a->o.loop.max_train_rows, "Rows per epoch (0 = all, else a shuffled sample)")
       ->capture_default_str();
   c->add_option("--lr", a->o.lr, "Peak learning rate (linear warm-up and decay)")->capture_default_str();
+  c->add_option("--dropout", a->o.dropout, "Hidden and attention dropout of the encoder (config.json)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.99));
   c->add_option("--precision", a->o.loop.precision, "fp32 | bf16")->capture_default_str();
   c->add_option("--device", a->o.loop.device, "cpu | cuda | cuda:N")->capture_default_str();
   c->add_option("--seed", a->o.loop.seed, "Random seed")->capture_default_str();
@@ -44,8 +49,13 @@ void add_plm_commands(CLI::App& app, Common& common) {
   c->callback([a, &common] {
     setup_runtime(common);
     a->o.loop.device = core::check_device(a->o.loop.device);
-    auto ds = data::prepare_dataset(data::DatasetSpec::load(a->data), {a->cache_dir, false});
-    std::cout << train::pretrain_mlm(ds, a->o, a->out).dump(2) << "\n";
+    setup_distributed(common, a->o.loop.device);
+    train::RunOptions ro;
+    ro.cache_root = a->cache_dir;
+    auto ds = train::load_dataset(data::DatasetSpec::load(a->data), ro);
+    auto r = train::pretrain_mlm(ds, a->o, a->out);
+    finish_distributed();
+    if (train::dist::primary()) std::cout << r.dump(2) << "\n";
   });
 
   // A randomly initialised encoder for an existing vocabulary (benchmarks; the

@@ -14,6 +14,7 @@
 #include "data/dataset.h"
 #include "metrics/metrics.h"
 #include "train/clickprompt_run.h"
+#include "train/distributed.h"
 #include "train/experiment.h"
 #include "train/run.h"
 #include "train/trainer.h"
@@ -88,6 +89,7 @@ void add_train_commands(CLI::App& app, Common& common) {
   train->callback([a, &common] {
     setup_runtime(common);
     YAML::Node cfg = build_config(*a);
+    setup_distributed(common, cfg["device"] ? cfg["device"].as<std::string>() : "cpu");
     train::RunOptions ro;
     ro.out_dir = a->out;
     ro.cache_root = a->cache_dir;
@@ -101,6 +103,8 @@ void add_train_commands(CLI::App& app, Common& common) {
              : a->mode == "with-plm"    ? train::run_finetune_plm(cfg, ro, a->pretrained)
              : a->mode == "without-plm" ? train::run_finetune_ctr(cfg, ro, a->pretrained)
                                         : train::run_ctr(cfg, ro);
+    finish_distributed();
+    if (!train::dist::primary()) return;  // rank 0 reports
     // One line on stdout (the whole record is result.json).
     auto num = [&](const char* k) { return r.contains(k) && r[k].is_number() ? core::format_number(r[k].get<double>()) : "-"; };
     if (a->mode == "pa-mlm")
@@ -177,7 +181,9 @@ void add_train_commands(CLI::App& app, Common& common) {
     YAML::Node cfg = core::load_yaml(e->config);
     for (const auto& s : e->sets) core::apply_override(cfg, s);
     e->o.progress = !e->no_progress;
+    setup_distributed(common, cfg["device"] ? cfg["device"].as<std::string>() : "cpu");
     train::run_experiment(cfg, e->o);
+    finish_distributed();
   });
 
   auto* report = app.add_subcommand("report", "Print a Markdown table of finished runs (their result.json)");

@@ -29,8 +29,15 @@ void add_data_commands(CLI::App& app, Common& common);
 void add_train_commands(CLI::App& app, Common& common);
 void add_plm_commands(CLI::App& app, Common& common);
 void add_serve_commands(CLI::App& app, Common& common);  // export, serve, predict
+void add_launch_command(CLI::App& app, Common& common);  // launch -- (data-parallel jobs)
 
 // Called by every subcommand before it does work: logging, threads.
 void setup_runtime(const Common& common);
+// Training commands (train, pretrain-plm, experiment) under a launcher
+// (WORLD_SIZE > 1 in the environment): joins the process group; ranks but 0 log
+// warnings only (unless --verbose). CLICKPROMPT_DIST_BACKEND: auto | gloo | nccl.
+void setup_distributed(const Common& common, const std::string& device);
+// The end of a distributed command: a last barrier, then the group goes.
+void finish_distributed();
 
 }  // namespace clickprompt::cli

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -12,6 +13,7 @@
 #include "core/log.h"
 #include "core/strings.h"
 #include "core/runtime.h"
+#include "train/distributed.h"
 
 namespace clickprompt::cli {
 void setup_runtime(const Common& common) {
@@ -19,6 +21,16 @@ void setup_runtime(const Common& common) {
   core::configure_threads(common.threads);
   core::keep_freed_memory();
 }
+
+void setup_distributed(const Common& common, const std::string& device) {
+  auto env = train::dist::Env::from_environment();
+  if (env.world_size <= 1) return;
+  if (env.rank > 0 && !common.verbose) spdlog::set_level(spdlog::level::warn);
+  const char* backend = std::getenv("CLICKPROMPT_DIST_BACKEND");
+  train::dist::init(env, backend && *backend ? backend : "auto", device, train::dist::timeout_from_environment());
+}
+
+void finish_distributed() { train::dist::shutdown(); }
 }  // namespace clickprompt::cli
 
 int main(int argc, char** argv) {
@@ -36,6 +48,7 @@ int main(int argc, char** argv) {
   cli::add_train_commands(app, common);
   cli::add_plm_commands(app, common);
   cli::add_serve_commands(app, common);
+  cli::add_launch_command(app, common);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -4,7 +4,8 @@
 // The kind of error fixes the process's exit code (README, "Exit codes"):
 //   0 success, 1 internal error (a bug: please report), 2 usage error (command line),
 //   3 bad input, 4 corrupt file, 5 resource limit, 6 training diverged,
-//   7 cannot write (disk full, read-only, permissions), 130 interrupted.
+//   7 cannot write (disk full, read-only, permissions), 8 a peer of a distributed run
+//   failed or timed out, 130 interrupted.
 #include <stdexcept>
 #include <string>
 
@@ -19,6 +20,7 @@ enum ExitCode : int {
   kExitResource = 5,
   kExitDiverged = 6,
   kExitWrite = 7,
+  kExitPeer = 8,
   kExitInterrupted = 130,
 };
 
@@ -55,6 +57,13 @@ class WriteError : public Error {
  public:
   using Error::Error;
   int exit_code() const override { return kExitWrite; }
+};
+
+// A collective of a distributed run failed: a peer died, hung past the timeout or never joined.
+class PeerFailure : public Error {
+ public:
+  using Error::Error;
+  int exit_code() const override { return kExitPeer; }
 };
 
 }  // namespace clickprompt

@@ -2,6 +2,9 @@
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include <cstdlib>
+#include <string>
+
 namespace clickprompt::core {
 void init_logging(bool verbose) {
   static bool done = false;
@@ -10,7 +13,13 @@ void init_logging(bool verbose) {
     spdlog::set_default_logger(logger);
     done = true;
   }
-  spdlog::set_pattern("[%H:%M:%S] %^%l%$ %v");
+  // Workers of a distributed run (RANK set) say which rank speaks.
+  const char* rank = std::getenv("RANK");
+  const char* world = std::getenv("WORLD_SIZE");
+  if (rank && world && std::atoi(world) > 1)
+    spdlog::set_pattern(std::string("[%H:%M:%S] [rank ") + rank + "] %^%l%$ %v");
+  else
+    spdlog::set_pattern("[%H:%M:%S] %^%l%$ %v");
   spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::info);
 }
 }  // namespace clickprompt::core

@@ -73,7 +73,13 @@ int configure_threads(int threads) {
     throw ResourceLimit("--threads " + std::to_string(threads) + " is over the limit of " +
                         std::to_string(max_threads()) + " (4x the " + std::to_string(std::thread::hardware_concurrency()) +
                         " cores; set CLICKPROMPT_MAX_THREADS to change it)");
-  int n = threads == 0 ? static_cast<int>(std::thread::hardware_concurrency()) : threads;
+  // 0: all cores, shared among a launcher's local workers (LOCAL_WORLD_SIZE, torchrun's convention).
+  int n = threads;
+  if (n == 0) {
+    n = static_cast<int>(std::thread::hardware_concurrency());
+    const char* local = std::getenv("LOCAL_WORLD_SIZE");
+    if (local && std::atoi(local) > 1) n /= std::atoi(local);
+  }
   if (n <= 0) n = 1;
   at::set_num_threads(n);
   return at::get_num_threads();

@@ -8,7 +8,8 @@ namespace clickprompt::core {
 // Tunes glibc malloc for training loops (no page faults on re-allocated step
 // buffers): no block is mmap-ed, freed memory stays in the heap (up to 1 GB).
 void keep_freed_memory();
-// Sets LibTorch's intra-op threads; 0 means all cores. Returns the count in use.
+// Sets LibTorch's intra-op threads; 0 means all cores (divided among a launcher's
+// LOCAL_WORLD_SIZE local workers). Returns the count in use.
 int configure_threads(int threads);
 // Limits checked before allocating. The memory limit defaults to the machine's
 // physical memory; CLICKPROMPT_MAX_MEMORY_GB overrides it. The thread limit is

@@ -21,6 +21,7 @@
 #include "plm/mlm.h"
 #include "plm/tokenizer/tokenizer.h"
 #include "train/mlm_pretrain.h"
+#include "train/distributed.h"
 #include "train/optimizer.h"
 #include "bundle/text_views.h"
 #include "train/trainer.h"
@@ -248,7 +249,8 @@ nlohmann::json run_pa_mlm(const YAML::Node& config_in, const RunOptions& opt) {
                           AdamConfig{0.9, 0.999, 1e-8, /*decoupled_weight_decay=*/true});
   auto loss_fn = [&](const torch::Tensor& ids, const torch::Tensor& input_ids, const torch::Tensor& mask,
                      const torch::Tensor& labels) { return model->mlm_loss(ids, {input_ids, mask}, labels); };
-  auto save = [&](int) { plm::write_safetensors(opt.out_dir + "/" + kCheckpoint, flat_state(*model)); };
+  auto save = [&](int) {  // rank 0 only (train_mlm calls it there)
+    plm::write_safetensors(opt.out_dir + "/" + kCheckpoint, flat_state(*model)); };
   auto r = train_mlm(parts.ds, *text, *model, optimizer, lo, loss_fn, opt.out_dir, save);
 
   nlohmann::json j{{"dataset", parts.ds.spec.name},
@@ -265,7 +267,8 @@ nlohmann::json run_pa_mlm(const YAML::Node& config_in, const RunOptions& opt) {
                    {"threads", at::get_num_threads()},
                    {"device", s.device},
                    {"wall_seconds", std::chrono::duration<double>(Clock::now() - t_start).count()}};
-  core::write_sealed(opt.out_dir + "/result.json", j.dump(2) + "\n");
+  if (r.comm.world_size > 1) j["distributed"] = distributed_json(r.comm);
+  if (dist::primary()) core::write_sealed(opt.out_dir + "/result.json", j.dump(2) + "\n");
   spdlog::info("PA-MLM: valid MLM loss {:.4f} (before {:.4f}, unigram {:.4f}), {:.0f} samples/s -> {}",
                r.valid_mlm_loss, r.initial_valid_mlm_loss, r.unigram_baseline, r.train_samples_per_sec, opt.out_dir);
   return j;
@@ -317,6 +320,10 @@ nlohmann::json run_finetune_plm(const YAML::Node& config_in, const RunOptions& o
   // PLM branch carry signal, is the CTR branch better than the plain backbone?).
   auto [y_ctr, y_plm] = task.branch_logits();
   task.record_branches(false);
+  if (dist::Group* dg = dist::group()) {  // each rank scored its shard of the test split
+    y_ctr = dist::gather_floats(*dg, y_ctr, "the branch score gather");
+    y_plm = dist::gather_floats(*dg, y_plm, "the branch score gather");
+  }
   auto labels = to_float_vector(parts.ds.test.labels);
   if (y_ctr.size() == labels.size()) {
     double auc_ctr = metrics::auc(y_ctr, labels), auc_plm = metrics::auc(y_plm, labels);
@@ -360,7 +367,7 @@ nlohmann::json run_finetune_ctr(const YAML::Node& config_in, const RunOptions& o
   };
   auto r = run_ctr(config, opt);
   r["pretrained"] = pretrained;
-  core::write_sealed(opt.out_dir + "/result.json", r.dump(2) + "\n");
+  if (dist::primary()) core::write_sealed(opt.out_dir + "/result.json", r.dump(2) + "\n");
   return r;
 }
 

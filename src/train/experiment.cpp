@@ -19,6 +19,7 @@
 #include "data/reader.h"
 #include "metrics/stats.h"
 #include "train/clickprompt_run.h"
+#include "train/distributed.h"
 #include "train/mlm_pretrain.h"
 #include "train/run.h"
 
@@ -179,11 +180,16 @@ int run_experiment(const YAML::Node& config, const ExperimentOptions& opt) {
     write_report(config, opt.out_dir);
     return 0;
   }
-  core::make_dirs(opt.out_dir);
+  if (dist::primary()) core::make_dirs(opt.out_dir);
   int trained = 0, skipped = 0;
   std::vector<std::string> planned;
+  dist::Group* dg = dist::group();
   auto step = [&](const std::string& dir, const std::string& what, const std::function<void()>& fn) {
-    if (core::file_exists(dir + "/result.json")) {
+    // Distributed: every rank runs every step together; rank 0's folder decides
+    // what is finished, and a barrier ends each step (the next reads its files).
+    bool finished = core::file_exists(dir + "/result.json");
+    if (dg) finished = dg->broadcast(finished ? "1" : "0", "the grid's step decision") == "1";
+    if (finished) {
       ++skipped;
       return;
     }
@@ -195,6 +201,7 @@ int run_experiment(const YAML::Node& config, const ExperimentOptions& opt) {
     }
     spdlog::info("== [{}] {}", g.name, what);
     fn();
+    if (dg) dg->barrier("the end of a grid step");
     ++trained;
   };
   RunOptions ro;
@@ -207,8 +214,8 @@ int run_experiment(const YAML::Node& config, const ExperimentOptions& opt) {
     std::string dir = plm_dir(g, p, opt.out_dir);
     step(dir, "pretrain PLM " + p.name, [&] {
       auto o = pretrain_options(p.pretrain, g.device, opt.progress);
-      auto ds = data::prepare_dataset(data::DatasetSpec::from_yaml(g.dataset, "experiment.dataset"),
-                                      data::PrepareOptions{opt.cache_root, false});
+      RunOptions r = ro;
+      auto ds = load_dataset(data::DatasetSpec::from_yaml(g.dataset, "experiment.dataset"), r);
       pretrain_mlm(ds, o, dir);
     });
   }
@@ -265,7 +272,7 @@ int run_experiment(const YAML::Node& config, const ExperimentOptions& opt) {
     return 0;
   }
   spdlog::info("[{}] {} runs trained, {} already finished", g.name, trained, skipped);
-  write_report(config, opt.out_dir);
+  if (dist::primary()) write_report(config, opt.out_dir);
   return trained;
 }
 

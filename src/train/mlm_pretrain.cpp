@@ -18,6 +18,8 @@
 #include "plm/encoder.h"
 #include "plm/mlm.h"
 #include "plm/tokenizer/trainer.h"
+#include "train/distributed.h"
+#include "train/run.h"
 #include "train/schedule.h"
 
 namespace clickprompt::train {
@@ -52,11 +54,19 @@ MlmLoopResult train_mlm(const data::Dataset& ds, const TextViews& text, torch::n
   std::vector<double> base_lrs;
   for (size_t g = 0; g < opt.num_groups(); ++g) base_lrs.push_back(opt.lr(g));
 
+  // Distributed: batch_size is each rank's; a step trains on world x batch_size rows.
+  dist::Group* dg = dist::group();
+  const bool primary = dist::primary();
+  const int world = dist::world_size(), rank = dist::rank();
+  const int64_t global_batch = o.batch_size * world;
   const int64_t rows_per_epoch = o.max_train_rows > 0 ? std::min(o.max_train_rows, ds.train.rows) : ds.train.rows;
-  const int64_t steps_per_epoch = (rows_per_epoch + o.batch_size - 1) / o.batch_size;
+  const int64_t steps_per_epoch = (rows_per_epoch + global_batch - 1) / global_batch;
   LrSchedule sched{"linear", static_cast<int64_t>(o.warmup_ratio * steps_per_epoch * o.epochs),
                    steps_per_epoch * o.epochs};
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
+  // Masks: rank 0 draws the single-process stream, the others their own.
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed + static_cast<uint64_t>(rank) * 1000003ULL);
+  if (dg) dist::broadcast_module(*dg, model);
+  const dist::Stats comm_before = dg ? dg->stats() : dist::Stats{};
 
   // Validation: a fixed sample of valid rows with fixed masks.
   std::vector<int64_t> valid_idx(std::min(o.valid_rows, ds.valid.rows));
@@ -72,23 +82,35 @@ MlmLoopResult train_mlm(const data::Dataset& ds, const TextViews& text, torch::n
     return loss_fn(b.ids.to(dev), b.tokens.input_ids.to(dev), b.attention_mask.to(dev), b.tokens.labels.to(dev))
         .to(torch::kFloat32);
   };
+  // Sums over every rank (a no-op in one process).
+  auto sum_over_ranks = [&](double& a, double& b, const char* what) {
+    if (!dg) return;
+    std::vector<torch::Tensor> t{torch::tensor({a, b}, torch::kFloat64).to(dg->comm_device())};
+    dg->all_reduce_sum(t, what);
+    auto c = t[0].cpu();
+    a = c[0].item<double>();
+    b = c[1].item<double>();
+  };
   auto validate = [&]() {
     torch::NoGradGuard ng;
     model.eval();
     double loss_sum = 0, n_sum = 0;
     std::vector<torch::Tensor> labels;
-    for (const auto& b : valid_batches) {
+    for (size_t i = 0; i < valid_batches.size(); ++i) {
+      const auto& b = valid_batches[i];
+      labels.push_back(b.tokens.labels.flatten());
+      if (static_cast<int>(i % world) != rank) continue;  // every rank has the batches; each scores its share
       double n = b.tokens.labels.ne(-100).sum().item<double>();
       loss_sum += batch_loss(b).item<double>() * n;
       n_sum += n;
-      labels.push_back(b.tokens.labels.flatten());
     }
+    sum_over_ranks(loss_sum, n_sum, "the validation loss sum");
     model.train();
     return std::make_pair(loss_sum / std::max(1.0, n_sum),
                           labels.empty() ? 0.0 : plm::unigram_entropy(torch::cat(labels), tok.vocab_size()));
   };
 
-  core::make_dirs(out_dir);
+  if (primary) core::make_dirs(out_dir);
   std::string log;
   MlmLoopResult r;
   int64_t trained = 0;
@@ -101,28 +123,39 @@ MlmLoopResult train_mlm(const data::Dataset& ds, const TextViews& text, torch::n
     std::mt19937_64 rng(o.seed * 1000003ULL + static_cast<uint64_t>(epoch));
     std::shuffle(order.begin(), order.end(), rng);
     core::Progress progress(o.name + " epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs),
-                            rows_per_epoch, o.progress);
+                            rows_per_epoch, o.progress && primary);
     auto t0 = Clock::now();
     double loss_sum = 0;
     int64_t loss_n = 0;
-    for (int64_t s = 0; s < rows_per_epoch; s += o.batch_size) {
-      int64_t n = std::min(o.batch_size, rows_per_epoch - s);
-      auto b = masked_batch(ds.train, text, order.data() + s, n, gen);
+    for (int64_t gs = 0; gs < rows_per_epoch; gs += global_batch) {
+      const int64_t global_rows = std::min(global_batch, rows_per_epoch - gs);
+      auto [s, e] = dist::batch_shard(gs, gs + global_rows, o.batch_size, rank);
+      const int64_t n = e - s;
       for (size_t g = 0; g < base_lrs.size(); ++g) opt.set_lr(g, base_lrs[g] * sched.factor(r.steps));
       opt.zero_grad();
+      ++r.steps;
+      if (n == 0) {  // a rank past a short last global batch still takes part in the exchange
+        opt.step(o.grad_clip_norm, 0.0);
+        continue;
+      }
+      auto b = masked_batch(ds.train, text, order.data() + s, n, gen);
       auto loss = batch_loss(b);
       loss.backward();
-      opt.step(o.grad_clip_norm);
-      ++r.steps;
-      if ((r.steps & 15) == 0 || s + n >= rows_per_epoch) {
+      opt.step(o.grad_clip_norm, static_cast<double>(n) / static_cast<double>(global_rows));
+      if ((r.steps & 15) == 0 || gs + global_rows >= rows_per_epoch) {
         double l = loss.item<double>();
         if (std::isnan(l)) throw Error(o.name + " diverged at step " + std::to_string(r.steps) + " (loss is NaN); lower the learning rate");
         loss_sum += l * n;
         loss_n += n;
-        progress.update(s + n, loss_sum / loss_n);
+        progress.update(gs + global_rows, loss_sum / loss_n);
       }
     }
     progress.finish();
+    {
+      double n = static_cast<double>(loss_n);
+      sum_over_ranks(loss_sum, n, "the training loss sum");
+      loss_n = static_cast<int64_t>(n);
+    }
     double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     r.train_seconds += secs;
     trained += rows_per_epoch;
@@ -132,10 +165,13 @@ MlmLoopResult train_mlm(const data::Dataset& ds, const TextViews& text, torch::n
     log += nlohmann::json{{"epoch", epoch}, {"train_mlm_loss", loss_sum / std::max<int64_t>(1, loss_n)},
                           {"valid_mlm_loss", r.valid_mlm_loss}, {"unigram_baseline", r.unigram_baseline},
                           {"samples_per_sec", rows_per_epoch / secs}, {"seconds", secs}}.dump() + "\n";
-    core::write_sealed(out_dir + "/metrics.jsonl", log);
-    if (on_epoch) on_epoch(epoch);
+    if (primary) {
+      core::write_sealed(out_dir + "/metrics.jsonl", log);
+      if (on_epoch) on_epoch(epoch);
+    }
   }
   r.train_samples_per_sec = r.train_seconds > 0 ? trained / r.train_seconds : 0.0;
+  if (dg) r.comm = dist::summarize(*dg, comm_before, global_batch);
   model.eval();
   return r;
 }
@@ -223,8 +259,10 @@ nlohmann::json pretrain_mlm(const data::Dataset& ds, const MlmPretrainOptions& o
     return plm::mlm_loss(model, model->encode(in).last_hidden_state, labels);
   };
   auto r = train_mlm(ds, text, *model, opt, o.loop, loss_fn, out_dir);
-  plm::save_pretrained(model, out_dir);
-  save_tokenizer(out_dir);
+  if (dist::primary()) {
+    plm::save_pretrained(model, out_dir);
+    save_tokenizer(out_dir);
+  }
   const auto& l = o.loop;
   nlohmann::json j{{"dataset", ds.spec.name},
                    {"mode", "mlm_pretrain"},
@@ -234,12 +272,14 @@ nlohmann::json pretrain_mlm(const data::Dataset& ds, const MlmPretrainOptions& o
                                {"epochs", l.epochs}, {"max_train_rows", l.max_train_rows}, {"lr", o.lr},
                                {"precision", l.precision}}},
                    {"parameters", n_params},
+                   {"initial_valid_mlm_loss", r.initial_valid_mlm_loss},
                    {"valid_mlm_loss", r.valid_mlm_loss},
                    {"unigram_baseline", r.unigram_baseline},
                    {"train_samples_per_sec", r.train_samples_per_sec},
                    {"threads", at::get_num_threads()},
                    {"wall_seconds", std::chrono::duration<double>(Clock::now() - t_start).count()}};
-  core::write_sealed(out_dir + "/result.json", j.dump(2) + "\n");
+  if (r.comm.world_size > 1) j["distributed"] = distributed_json(r.comm);
+  if (dist::primary()) core::write_sealed(out_dir + "/result.json", j.dump(2) + "\n");
   return j;
 }
 

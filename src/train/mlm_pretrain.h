@@ -13,6 +13,7 @@
 #include <string>
 
 #include "data/dataset.h"
+#include "train/distributed.h"
 #include "train/optimizer.h"
 #include "bundle/text_views.h"
 
@@ -43,12 +44,14 @@ struct MlmLoopResult {
   double initial_valid_mlm_loss = 0;  // before the first step
   double valid_mlm_loss = 0, unigram_baseline = 0, train_samples_per_sec = 0, train_seconds = 0;
   int64_t steps = 0;
+  dist::CommSummary comm;  // distributed runs
 };
 
 // Trains `model` (already on the device) with `opt` over ds.train's text views,
 // masking with the tokenizer's mask token; the learning rate of every group
 // follows its base lr x the schedule. After every epoch: validation MLM loss on a fixed
-// masked sample of ds.valid, a line in <out_dir>/metrics.jsonl, then `on_epoch`.
+// masked sample of ds.valid, a line in <out_dir>/metrics.jsonl, then `on_epoch`
+// (both on rank 0 alone in a distributed run; see train/distributed.h).
 MlmLoopResult train_mlm(const data::Dataset& ds, const TextViews& text, torch::nn::Module& model,
                         AdamOptimizer& opt, const MlmLoopOptions& o, const MlmLossFn& loss_fn, const std::string& out_dir,
                         const std::function<void(int epoch)>& on_epoch = {});

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "train/adam_kernel.h"
+#include "train/distributed.h"
 
 namespace clickprompt::train {
 
@@ -49,13 +50,18 @@ void AdamOptimizer::zero_grad() {
       if (p.mutable_grad().defined()) p.mutable_grad() = torch::Tensor();
 }
 
-double AdamOptimizer::step(double max_norm) {
+double AdamOptimizer::step(double max_norm, double share) {
   torch::NoGradGuard ng;
   ++step_;
   // Sum duplicate rows of sparse gradients first (clipping needs the true norm).
   for (auto& g : groups_)
     for (auto& p : g.params)
       if (p.grad().defined() && p.grad().is_sparse()) p.mutable_grad() = p.grad().coalesce();
+  if (dist::Group* dg = dist::group()) {
+    std::vector<torch::Tensor> all;
+    for (auto& g : groups_) all.insert(all.end(), g.params.begin(), g.params.end());
+    dist::all_reduce_gradients(*dg, all, share);
+  }
   double scale = 1.0, norm = 0.0;
   if (max_norm > 0) {
     std::vector<torch::Tensor> sq;

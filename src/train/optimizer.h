@@ -26,8 +26,11 @@ class AdamOptimizer {
   AdamOptimizer(const std::vector<ParamGroup>& groups, AdamConfig cfg);
   void zero_grad();
   // Clips to `max_norm` (0 = off), then updates. Returns the gradient norm before clipping
-  // (only computed when clipping).
-  double step(double max_norm = 0.0);
+  // (only computed when clipping). In a distributed run every rank's gradients
+  // are first summed across ranks, each scaled by `share`: this rank's part of
+  // the global batch (its rows / the global batch's rows), so the update is the
+  // one a single process makes on the global batch.
+  double step(double max_norm = 0.0, double share = 1.0);
   void set_lr(size_t group, double lr) { groups_.at(group).lr = lr; }
   double lr(size_t group) const { return groups_.at(group).lr; }
   size_t num_groups() const { return groups_.size(); }

@@ -17,6 +17,7 @@
 #include "metrics/metrics.h"
 #include "train/clickprompt_run.h"
 #include "train/ctr_task.h"
+#include "train/distributed.h"
 #include "train/evaluation.h"
 #include "train/trainer.h"
 
@@ -36,7 +37,13 @@ const char* kRunHint = "the run folder is damaged: train it again";
 
 data::Dataset load_dataset(const data::DatasetSpec& spec, const RunOptions& opt) {
   spdlog::info("{}", core::runtime_summary());
-  data::Dataset ds = data::prepare_dataset(spec, data::PrepareOptions{opt.cache_root, opt.rebuild_cache});
+  // Distributed: rank 0 prepares (or checks) the cache first; the others then map
+  // the same files (on hosts without a shared cache folder they prepare their own).
+  dist::Group* dg = dist::group();
+  if (dg && !dg->primary()) dg->barrier("waiting for rank 0 to prepare the data cache");
+  data::Dataset ds = data::prepare_dataset(
+      spec, data::PrepareOptions{opt.cache_root, opt.rebuild_cache && dist::primary()});
+  if (dg && dg->primary()) dg->barrier("waiting for rank 0 to prepare the data cache");
   spdlog::info("data {}: {} train / {} valid / {} test rows, {} fields, {} ids ({}, {:.2f}s)", spec.name,
                ds.train.rows, ds.valid.rows, ds.test.rows, ds.fields.size(), ds.encoder.total_size(),
                ds.loaded_from_cache ? "from cache" : "prepared", ds.seconds);
@@ -60,6 +67,7 @@ void prepare_run_dir(const std::string& out_dir, bool resume) {
 }  // namespace
 
 void write_run_files(const std::string& out_dir, const YAML::Node& config, const data::Dataset& ds, bool resume) {
+  if (!dist::primary()) return;  // rank 0 alone writes the run folder
   prepare_run_dir(out_dir, resume);
   YAML::Emitter e;
   e << config;
@@ -77,6 +85,16 @@ nlohmann::json read_result(const std::string& run_dir) {
 YAML::Node read_run_config(const std::string& run_dir) {
   const std::string path = run_dir + "/config.yaml";
   return core::parse_yaml(core::read_sealed(path, kRunHint), path);
+}
+
+nlohmann::json distributed_json(const dist::CommSummary& c) {
+  if (c.world_size <= 1) return nullptr;
+  return {{"world_size", c.world_size},
+          {"backend", c.backend},
+          {"global_batch_size", c.global_batch},
+          {"dense_gradient_bytes_per_step", c.dense_bytes_per_step},
+          {"sparse_gradient_bytes_per_step", c.sparse_bytes_per_step},
+          {"gradient_collective_seconds", c.seconds}};
 }
 
 nlohmann::json test_results(const data::Dataset& ds, const Trainer& trainer, Task& task, const FitResult& fit) {
@@ -107,6 +125,7 @@ nlohmann::json test_results(const data::Dataset& ds, const Trainer& trainer, Tas
   r["device"] = trainer.options().device;
   r["blas"] = core::blas_backend();
   r["data_seconds"] = ds.seconds;
+  if (fit.comm.world_size > 1) r["distributed"] = distributed_json(fit.comm);
   if (fit.earlier_wall_seconds > 0) r["resumed_wall_seconds"] = fit.earlier_wall_seconds;
   return r;
 }
@@ -115,6 +134,7 @@ void finish_run(nlohmann::json& r, const std::string& out_dir, std::chrono::stea
   // A resumed run counts the time of the processes before it, too.
   r["wall_seconds"] = r.value("resumed_wall_seconds", 0.0) +
                       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!dist::primary()) return;
   core::write_sealed(out_dir + "/result.json", r.dump(2) + "\n");
   spdlog::info("test AUC {:.5f} logloss {:.5f} (best epoch {}) -> {}/result.json", r["test_auc"].get<double>(),
                r["test_logloss"].get<double>(), r["best_epoch"].get<int>(), out_dir);

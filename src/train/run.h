@@ -13,6 +13,7 @@
 #include "bundle/bundle.h"
 #include "ctr/ctr_model.h"
 #include "data/dataset.h"
+#include "train/distributed.h"
 
 namespace clickprompt::train {
 
@@ -46,6 +47,8 @@ void write_run_files(const std::string& out_dir, const YAML::Node& config, const
 // A finished run's result.json and config.yaml, verified against their seals.
 nlohmann::json read_result(const std::string& run_dir);
 YAML::Node read_run_config(const std::string& run_dir);
+// result.json's "distributed" record (null for one process).
+nlohmann::json distributed_json(const dist::CommSummary& c);
 nlohmann::json test_results(const data::Dataset& ds, const Trainer& trainer, Task& task, const FitResult& fit);
 void finish_run(nlohmann::json& r, const std::string& out_dir, std::chrono::steady_clock::time_point start);
 

@@ -15,6 +15,7 @@
 #include "core/progress.h"
 #include "core/strings.h"
 #include "metrics/metrics.h"
+#include "train/distributed.h"
 #include "train/optimizer.h"
 
 namespace clickprompt::train {
@@ -114,9 +115,13 @@ void write_archive(const std::string& path, torch::serialize::OutputArchive& arc
   core::write_sealed(path, bytes.str());
 }
 
-void read_archive(const std::string& path, torch::serialize::InputArchive& archive) {
-  std::istringstream bytes(core::read_sealed(path, kCheckpointHint));
-  archive.load_from(bytes);
+// A checkpoint's bytes as rank 0 reads them, on every rank of a distributed run
+// (no rank but 0 touches the run folder); "" when there is no such file.
+std::string checkpoint_bytes(const std::string& path) { return dist::read_on_primary(path, kCheckpointHint); }
+
+void read_archive(const std::string& bytes, torch::serialize::InputArchive& archive) {
+  std::istringstream in(bytes);
+  archive.load_from(in);
 }
 
 // The default generators' states (dropout masks draw from them): a resumed run
@@ -145,11 +150,11 @@ void save_last(const std::string& path, torch::nn::Module& m, AdamOptimizer& opt
   write_archive(path, archive);
 }
 
-State load_last(const std::string& path, torch::nn::Module& m, AdamOptimizer& opt, int patience,
-                const torch::Device& dev) {
+State load_last(const std::string& path, const std::string& bytes, torch::nn::Module& m, AdamOptimizer& opt,
+                int patience, const torch::Device& dev) {
   try {
     torch::serialize::InputArchive archive, model_a, opt_a;
-    read_archive(path, archive);
+    read_archive(bytes, archive);
     archive.read("model", model_a);
     m.load(model_a);
     archive.read("optimizer", opt_a);
@@ -208,10 +213,13 @@ std::vector<float> Trainer::predict(Task& task, const data::Split& split, double
   task.module().eval();
   auto t0 = Clock::now();
   torch::Device dev(opt_.device);
+  // Distributed: each rank scores its shard of the split, then all gather (exact AUC).
+  dist::Group* dg = dist::group();
+  auto [lo, hi] = dg ? dist::even_shard(split.rows, dg->rank(), dg->size()) : std::pair<int64_t, int64_t>{0, split.rows};
   std::vector<float> out;
-  out.reserve(split.rows);
-  for (int64_t s = 0; s < split.rows; s += opt_.eval_batch_size) {
-    int64_t e = std::min(split.rows, s + opt_.eval_batch_size);
+  out.reserve(hi - lo);
+  for (int64_t s = lo; s < hi; s += opt_.eval_batch_size) {
+    int64_t e = std::min(hi, s + opt_.eval_batch_size);
     Batch b;
     b.ids = split.ids.slice(0, s, e).to(dev, torch::kInt64);
     b.labels = split.labels.slice(0, s, e).to(dev);
@@ -220,6 +228,7 @@ std::vector<float> Trainer::predict(Task& task, const data::Split& split, double
     auto p = to_float_vector(task.predict(b));
     out.insert(out.end(), p.begin(), p.end());
   }
+  if (dg) out = dist::gather_floats(*dg, out, "the evaluation gather");
   if (seconds) *seconds = since(t0);
   return out;
 }
@@ -235,7 +244,10 @@ namespace {
 }  // namespace
 
 FitResult Trainer::fit(Task& task, const data::Dataset& ds, bool resume) {
-  core::make_dirs(out_dir_);
+  dist::Group* dg = dist::group();
+  const bool primary = dist::primary();  // writes the run folder and shows progress
+  const int world = dist::world_size(), rank = dist::rank();
+  if (primary) core::make_dirs(out_dir_);
   const std::string last_path = out_dir_ + "/last.ckpt", best_path = out_dir_ + "/best.ckpt";
   torch::Device dev(opt_.device);
   task.module().to(dev);
@@ -246,7 +258,9 @@ FitResult Trainer::fit(Task& task, const data::Dataset& ds, bool resume) {
   const data::Split& tr = ds.train;
   // Rows per epoch: all, or a fresh shuffled sample of epoch_rows each epoch.
   const int64_t rows = opt_.epoch_rows > 0 ? std::min(opt_.epoch_rows, tr.rows) : tr.rows;
-  const int64_t steps_per_epoch = (rows + opt_.batch_size - 1) / opt_.batch_size;
+  // Distributed: batch_size is each rank's; a step trains on world x batch_size rows.
+  const int64_t global_batch = opt_.batch_size * world;
+  const int64_t steps_per_epoch = (rows + global_batch - 1) / global_batch;
   LrSchedule sched;
   sched.kind = opt_.lr_schedule;
   sched.total_steps = steps_per_epoch * opt_.max_epochs;
@@ -256,16 +270,27 @@ FitResult Trainer::fit(Task& task, const data::Dataset& ds, bool resume) {
   State st;
   st.stop.patience = opt_.patience;
   for (const auto& g : groups) st.base_lrs.push_back(g.lr);
-  if (resume && core::file_exists(last_path)) {
-    st = load_last(last_path, task.module(), *optimizer, opt_.patience, dev);
-    spdlog::info("resuming from {} after epoch {} (best valid AUC {:.5f} at epoch {})", last_path, st.epoch,
-                 st.best_auc, st.stop.best_epoch);
+  if (resume) {
+    if (std::string bytes = checkpoint_bytes(last_path); !bytes.empty()) {
+      st = load_last(last_path, bytes, task.module(), *optimizer, opt_.patience, dev);
+      spdlog::info("resuming from {} after epoch {} (best valid AUC {:.5f} at epoch {})", last_path, st.epoch,
+                   st.best_auc, st.stop.best_epoch);
+    }
   }
+  if (dg) {
+    // One model on every rank; dropout masks of the other ranks from their own streams.
+    dist::broadcast_module(*dg, task.module());
+    if (rank > 0) torch::manual_seed(opt_.seed * 1000003ULL + static_cast<uint64_t>(rank) * 7919 + st.epoch);
+    spdlog::info("distributed: rank {} of {}, {} backend, global batch {} ({} x {})", rank, world, dg->backend(),
+                 global_batch, world, opt_.batch_size);
+  }
+  const dist::Stats comm_before = dg ? dg->stats() : dist::Stats{};
 
   const auto t_fit = Clock::now();
   const double earlier_wall = st.wall_seconds;
   // JSON lines of every epoch, rewritten whole so a resumed run keeps one consistent log.
   auto write_log = [&]() {
+    if (!primary) return;
     std::string text;
     for (const auto& r : st.history) text += to_json(r).dump() + "\n";
     core::write_sealed(out_dir_ + "/metrics.jsonl", text);
@@ -276,38 +301,62 @@ FitResult Trainer::fit(Task& task, const data::Dataset& ds, bool resume) {
     task.module().train();
     auto t_epoch = Clock::now();
     // One shuffled copy per epoch: batches are then contiguous slices (no per-batch gathers).
+    // A rank copies only its slices of every global batch.
     auto perm = permutation(tr.rows, opt_.seed * 1000003ULL + static_cast<uint64_t>(epoch)).slice(0, 0, rows);
+    if (world > 1) {
+      std::vector<torch::Tensor> mine;
+      for (int64_t s = 0; s < rows; s += global_batch) {
+        auto [b, e] = dist::batch_shard(s, std::min(rows, s + global_batch), opt_.batch_size, rank);
+        mine.push_back(perm.slice(0, b, e));
+      }
+      perm = torch::cat(mine);
+    }
+    const int64_t local_rows = perm.size(0);
     auto ids = tr.ids.index_select(0, perm).to(dev, torch::kInt64);
     auto labels = tr.labels.index_select(0, perm).to(dev);
-    core::Progress progress("epoch " + std::to_string(epoch) + "/" + std::to_string(opt_.max_epochs), rows,
-                            opt_.progress);
+    core::Progress progress("epoch " + std::to_string(epoch) + "/" + std::to_string(opt_.max_epochs), local_rows,
+                            opt_.progress && primary);
     double loss_sum = 0;
     int64_t loss_n = 0;
     torch::Tensor loss_acc = torch::zeros({}, torch::TensorOptions().device(dev));
-    for (int64_t s = 0; s < rows; s += opt_.batch_size) {
-      int64_t e = std::min(rows, s + opt_.batch_size);
+    for (int64_t gs = 0, s = 0; gs < rows; gs += global_batch) {
+      const int64_t global_rows = std::min(rows, gs + global_batch) - gs;
+      auto [b0, b1] = dist::batch_shard(gs, gs + global_rows, opt_.batch_size, rank);
+      const int64_t e = s + (b1 - b0);
       double f = sched.factor(st.step);
       for (size_t g = 0; g < st.base_lrs.size(); ++g) optimizer->set_lr(g, st.base_lrs[g] * f);
-      Batch b{ids.slice(0, s, e), labels.slice(0, s, e), perm.slice(0, s, e), &tr};
       optimizer->zero_grad();
+      ++st.step;
+      if (e == s) {  // a rank past a short last global batch still takes part in the exchange
+        optimizer->step(opt_.grad_clip_norm, 0.0);
+        continue;
+      }
+      Batch b{ids.slice(0, s, e), labels.slice(0, s, e), perm.slice(0, s, e), &tr};
       auto loss = task.loss(b);
       loss.backward();
-      optimizer->step(opt_.grad_clip_norm);
+      optimizer->step(opt_.grad_clip_norm, static_cast<double>(e - s) / static_cast<double>(global_rows));
       loss_acc += loss.detach() * static_cast<double>(e - s);
       loss_n += e - s;
-      ++st.step;
       // Reading the loss synchronizes a device: there only every 64 steps (the
       // error then names the range); on the CPU every step.
       if (dev.is_cpu() && !std::isfinite(loss.item<float>())) diverged(epoch, st.step, st.step, "loss");
-      if ((st.step & 63) == 0 || e == rows) {
+      if ((st.step & 63) == 0 || e == local_rows) {
         loss_sum = loss_acc.item<double>();
         if (!std::isfinite(loss_sum)) diverged(epoch, std::max<int64_t>(1, st.step - 63), st.step, "loss");
         progress.update(e, loss_sum / static_cast<double>(loss_n));
       }
+      s = e;
     }
     loss_sum = loss_acc.item<double>();
-    progress.update(rows, loss_sum / std::max<int64_t>(1, loss_n));
+    progress.update(local_rows, loss_sum / std::max<int64_t>(1, loss_n));
     progress.finish();
+    if (dg) {  // the epoch's training loss over every rank's rows
+      std::vector<torch::Tensor> t{torch::tensor({loss_sum, static_cast<double>(loss_n)}, torch::kFloat64).to(dg->comm_device())};
+      dg->all_reduce_sum(t, "the training loss sum");
+      auto c = t[0].cpu();
+      loss_sum = c[0].item<double>();
+      loss_n = static_cast<int64_t>(c[1].item<double>());
+    }
     double train_seconds = since(t_epoch);
     st.train_seconds += train_seconds;
     st.trained_samples += rows;
@@ -329,7 +378,7 @@ FitResult Trainer::fit(Task& task, const data::Dataset& ds, bool resume) {
     if (improved) {
       st.best_logloss = rec.valid_logloss;
       st.best_auc = rec.valid_auc;
-      save_module(task.module(), best_path);
+      if (primary) save_module(task.module(), best_path);
     } else if (opt_.plateau_factor > 0) {
       for (auto& lr : st.base_lrs) lr *= opt_.plateau_factor;
     }
@@ -343,12 +392,11 @@ FitResult Trainer::fit(Task& task, const data::Dataset& ds, bool resume) {
       st.finished = true;
     }
     st.wall_seconds = earlier_wall + since(t_fit);
-    save_last(last_path, task.module(), *optimizer, st, dev);
+    if (primary) save_last(last_path, task.module(), *optimizer, st, dev);
     write_log();
   }
 
-  if (!core::file_exists(best_path)) throw Error("no best checkpoint in " + out_dir_ + " (no epoch finished)");
-  load_module(task.module(), best_path);
+  load_module(task.module(), best_path, checkpoint_bytes(best_path));
   task.module().to(dev);
   FitResult r;
   r.best_epoch = st.stop.best_epoch;
@@ -359,6 +407,13 @@ FitResult Trainer::fit(Task& task, const data::Dataset& ds, bool resume) {
   r.stopped_early = st.stop.should_stop();
   r.history = st.history;
   r.earlier_wall_seconds = earlier_wall;
+  if (dg) {
+    r.comm = dist::summarize(*dg, comm_before, global_batch);
+    spdlog::info("distributed: per step {:.1f} KB dense + {:.1f} KB sparse gradients; {:.2f} s in gradient "
+                 "collectives ({:.0f} % of training)", r.comm.dense_bytes_per_step / 1e3,
+                 r.comm.sparse_bytes_per_step / 1e3, r.comm.seconds,
+                 100.0 * r.comm.seconds / std::max(1e-9, st.train_seconds));
+  }
   return r;
 }
 
@@ -375,9 +430,14 @@ void save_module(torch::nn::Module& m, const std::string& path) {
 
 void load_module(torch::nn::Module& m, const std::string& path) {
   if (!core::file_exists(path)) throw Error("checkpoint not found: " + path);
+  load_module(m, path, core::read_sealed(path, kCheckpointHint));
+}
+
+void load_module(torch::nn::Module& m, const std::string& path, const std::string& bytes) {
+  if (bytes.empty()) throw Error("checkpoint not found: " + path + " (no epoch finished?)");
   try {
     torch::serialize::InputArchive a;
-    read_archive(path, a);
+    read_archive(bytes, a);
     m.load(a);
   } catch (const c10::Error& e) {
     throw CorruptFile("cannot load checkpoint " + path + ": a different model configuration (" +

@@ -8,6 +8,7 @@
 
 #include "core/params.h"
 #include "data/dataset.h"
+#include "train/distributed.h"
 #include "train/schedule.h"
 #include "train/task.h"
 
@@ -49,6 +50,7 @@ struct FitResult {
   double train_samples_per_sec = 0;  // over all epochs, training steps only
   bool stopped_early = false;
   double earlier_wall_seconds = 0;  // of the processes before a --resume, up to their last checkpoint
+  dist::CommSummary comm;  // distributed runs (world_size > 1)
   std::vector<EpochRecord> history;
 };
 
@@ -72,5 +74,7 @@ std::vector<float> to_float_vector(const torch::Tensor& t);
 // Saves/loads a module's weights alone (the "best" checkpoint, what evaluate/predict read).
 void save_module(torch::nn::Module& m, const std::string& path);
 void load_module(torch::nn::Module& m, const std::string& path);
+// The same from a checkpoint's bytes (`path` names it in errors).
+void load_module(torch::nn::Module& m, const std::string& path, const std::string& bytes);
 
 }  // namespace clickprompt::train
