@@ -89,7 +89,7 @@ void add_train_commands(CLI::App& app, Common& common) {
   train->callback([a, &common] {
     setup_runtime(common);
     YAML::Node cfg = build_config(*a);
-    setup_distributed(common, cfg["device"] ? cfg["device"].as<std::string>() : "cpu");
+    setup_distributed(common, cfg["device"]);
     train::RunOptions ro;
     ro.out_dir = a->out;
     ro.cache_root = a->cache_dir;
@@ -181,7 +181,7 @@ void add_train_commands(CLI::App& app, Common& common) {
     YAML::Node cfg = core::load_yaml(e->config);
     for (const auto& s : e->sets) core::apply_override(cfg, s);
     e->o.progress = !e->no_progress;
-    setup_distributed(common, cfg["device"] ? cfg["device"].as<std::string>() : "cpu");
+    setup_distributed(common, cfg["device"]);
     train::run_experiment(cfg, e->o);
     finish_distributed();
   });

@@ -1,6 +1,9 @@
 #pragma once
 // One registration function per subcommand group (git-style CLI).
+#include <yaml-cpp/yaml.h>
+
 #include <CLI/CLI.hpp>
+#include <string>
 
 namespace clickprompt::cli {
 
@@ -37,6 +40,8 @@ void setup_runtime(const Common& common);
 // (WORLD_SIZE > 1 in the environment): joins the process group; ranks but 0 log
 // warnings only (unless --verbose). CLICKPROMPT_DIST_BACKEND: auto | gloo | nccl.
 void setup_distributed(const Common& common, const std::string& device);
+// The same with a config's `device` entry (absent: cpu; the run itself reports a malformed one).
+void setup_distributed(const Common& common, const YAML::Node& device);
 // The end of a distributed command: a last barrier, then the group goes.
 void finish_distributed();
 

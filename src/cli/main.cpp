@@ -27,7 +27,12 @@ void setup_distributed(const Common& common, const std::string& device) {
   if (env.world_size <= 1) return;
   if (env.rank > 0 && !common.verbose) spdlog::set_level(spdlog::level::warn);
   const char* backend = std::getenv("CLICKPROMPT_DIST_BACKEND");
-  train::dist::init(env, backend && *backend ? backend : "auto", device, train::dist::timeout_from_environment());
+  train::dist::init(env, backend && *backend ? backend : "auto", core::check_device(device),
+                    train::dist::timeout_from_environment());
+}
+
+void setup_distributed(const Common& common, const YAML::Node& device) {
+  setup_distributed(common, device && device.IsScalar() ? device.Scalar() : std::string("cpu"));
 }
 
 void finish_distributed() { train::dist::shutdown(); }

@@ -415,6 +415,7 @@ CommSummary summarize(const Group& g, const Stats& before, int64_t global_batch)
   return {g.size(),
           g.backend(),
           global_batch,
+          now.exchanges - before.exchanges,
           (now.dense_bytes - before.dense_bytes) / n,
           (now.sparse_bytes - before.sparse_bytes) / n,
           now.seconds - before.seconds};

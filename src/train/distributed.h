@@ -50,6 +50,7 @@ struct CommSummary {
   int world_size = 1;
   std::string backend;
   int64_t global_batch = 0;
+  int64_t steps = 0;  // gradient exchanges
   double dense_bytes_per_step = 0, sparse_bytes_per_step = 0, seconds = 0;
 };
 

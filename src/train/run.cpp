@@ -92,6 +92,7 @@ nlohmann::json distributed_json(const dist::CommSummary& c) {
   return {{"world_size", c.world_size},
           {"backend", c.backend},
           {"global_batch_size", c.global_batch},
+          {"gradient_exchanges", c.steps},
           {"dense_gradient_bytes_per_step", c.dense_bytes_per_step},
           {"sparse_gradient_bytes_per_step", c.sparse_bytes_per_step},
           {"gradient_collective_seconds", c.seconds}};

@@ -347,6 +347,31 @@ TEST(DistributedCli, PaMlmAndPretrainingRunOnTwoProcesses) {
   expect_one_writer(d.file("pamlm"));
 }
 
+// A grid under the launcher: the in-project PLM's pretraining, PA-MLM, both
+// fine-tunings and the report, every step on both ranks, rank 0 writing.
+TEST(DistributedCli, ExperimentGridRunsEveryStepOnTwoProcesses) {
+  TempDir d("cp-dist-exp");
+  ASSERT_EQ(test_util::run_cli("data synth --out " + d.path() + " --samples 1500 --users 50 --items 80").code, 0);
+  d.write("grid.yaml", "name: tiny\nseeds: [1]\nbackbones: [dnn]\ndataset: " + d.file("dataset.yaml") +
+                           "\nmodels: {dnn: {embedding_dim: 8, dnn_hidden_units: [16]}}\n"
+                           "plms:\n  - name: small\n    pretrain: {vocab_size: 300, hidden_size: 32, layers: 1, heads: 2, "
+                           "intermediate_size: 64, epochs: 1, batch_size: 32}\n"
+                           "clickprompt: {num_prompts: 2}\npretrain: {epochs: 1, batch_size: 32, valid_rows: 100}\n"
+                           "train: {batch_size: 128, epochs: 1, patience: 1}\n"
+                           "variants: [backbone, with_plm, without_plm]\n");
+  const std::string args = "experiment --config " + d.file("grid.yaml") + " --out " + d.file("exp") + " --cache-dir " +
+                           d.file("cache") + " --no-progress";
+  auto r = test_util::run_cli(launch(2, args));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(core::file_exists(d.file("exp/report/report.md"))) << r.output;
+  auto csv = core::read_file(d.file("exp/report/results.csv"));
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 3) << csv;
+  // Resumable under the launcher too: rank 0's folder says every step is finished (PA-MLM counts per variant).
+  auto again = test_util::run_cli(launch(2, args));
+  ASSERT_EQ(again.code, 0) << again.output;
+  EXPECT_NE(again.output.find("0 runs trained, 6 already finished"), std::string::npos) << again.output;
+}
+
 // Children of `pid` (the launcher's workers), from /proc.
 std::vector<pid_t> children_of(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
