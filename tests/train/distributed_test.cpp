@@ -458,6 +458,7 @@ TEST(DistributedCli, AKilledWorkerFailsTheJobNamingItsRankAndTheRunResumes) {
   double secs = 0;
   int code = wait_for(j, 60, &secs);
   std::string log = core::read_file(d.file("log"));
+  std::printf("killed rank 1: the job ended %.2f s later\n", secs);
   EXPECT_NE(code, 0) << log;
   EXPECT_NE(code, -1) << "the launcher did not end: " << log;
   EXPECT_LT(secs, 30) << log;
@@ -485,6 +486,7 @@ TEST(DistributedCli, AHungWorkerFailsTheJobWithinTheTimeout) {
   double secs = 0;
   int code = wait_for(j, 60, &secs);
   std::string log = core::read_file(d.file("log"));
+  std::printf("stopped rank 1: the job ended %.2f s later\n", secs);
   EXPECT_EQ(code, kExitPeer) << log;
   EXPECT_LT(secs, 4 + 2 + 10) << log;
   EXPECT_NE(log.find("rank 0 of 2"), std::string::npos) << log;
