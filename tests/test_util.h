@@ -96,12 +96,10 @@ struct CliResult {
   std::string output;  // stdout + stderr
 };
 
-// Runs the built CLI with `args` (a shell-quoted string) under a time limit
-// (SIGKILL after `timeout_s`: reported as 124, a hang), after a shell prefix
-// (`VAR=value`, `ulimit -f 64;`).
-inline CliResult run_cli_in(const std::string& prefix, const std::string& args, int timeout_s) {
-  std::string cmd = "( " + prefix + " timeout -s KILL " + std::to_string(timeout_s) + " " + std::string(CP_CLI_PATH) +
-                    " " + args + " ) 2>&1";
+// Runs a shell command under a time limit (SIGKILL after `timeout_s`: reported
+// as 124, a hang), after a shell prefix (`VAR=value`, `ulimit -f 64;`).
+inline CliResult run_command(const std::string& command, int timeout_s, const std::string& prefix = "") {
+  std::string cmd = "( " + prefix + " timeout -s KILL " + std::to_string(timeout_s) + " " + command + " ) 2>&1";
   CliResult r{0, ""};
   FILE* p = popen(cmd.c_str(), "r");
   char buf[4096];
@@ -111,6 +109,11 @@ inline CliResult run_cli_in(const std::string& prefix, const std::string& args, 
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   if (r.code == 137) r.code = 124;  // killed by timeout's SIGKILL
   return r;
+}
+
+// The built CLI with `args` (a shell-quoted string), as run_command.
+inline CliResult run_cli_in(const std::string& prefix, const std::string& args, int timeout_s) {
+  return run_command(std::string(CP_CLI_PATH) + " " + args, timeout_s, prefix);
 }
 
 inline CliResult run_cli(const std::string& args) { return run_cli_in("", args, 1800); }

@@ -13,6 +13,7 @@
 #include "ctr/registry.h"
 #include "data/dataset.h"
 #include "metrics/metrics.h"
+#include "report/grid_report.h"
 #include "train/clickprompt_run.h"
 #include "train/distributed.h"
 #include "train/experiment.h"
@@ -186,9 +187,16 @@ void add_train_commands(CLI::App& app, Common& common) {
     finish_distributed();
   });
 
-  auto* report = app.add_subcommand("report", "Print a Markdown table of finished runs (their result.json)");
+  auto* report = app.add_subcommand(
+      "report", "Print a Markdown table of finished runs (their result.json); --out also writes the report page");
   report->add_option("runs", a->sets, "Run folders")->required();
+  report->add_option("--out", a->out,
+                     "Folder for report.html (self-contained), the runs table as .md/.csv/.tex and the figures");
   report->callback([a] {
+    if (!a->out.empty()) {
+      report::write_runs_report(a->sets, a->out);
+      std::cerr << "report: " << a->out << "/report.html\n";
+    }
     std::cout << "| run | model | seed | best epoch | valid AUC | test AUC | test logloss | tail-item AUC | Bayes AUC | train samples/s | infer samples/s |\n"
               << "|---|---|---|---|---|---|---|---|---|---|---|\n";
     int shown = 0;

@@ -48,17 +48,20 @@ nlohmann::json long_tail_metrics(const data::Dataset& ds, const data::Split& spl
   auto ufreq = train_frequency(ds, split, uf), ifreq = train_frequency(ds, split, itf);
   int64_t ut = quantile(ufreq, tail_quantile), it = quantile(ifreq, tail_quantile);
   auto labels = to_float_vector(split.labels);
-  std::vector<std::string> group(labels.size()), bucket(labels.size()), item_group(labels.size()),
-      user_group(labels.size());
+  std::vector<std::string> group(labels.size()), bucket(labels.size()), user_bucket(labels.size()),
+      item_group(labels.size()), user_group(labels.size());
+  // Buckets of train frequency: 0, 1, 2-3, 4-7, ..., as [lo, hi].
+  auto bucket_of = [](int64_t f) {
+    int64_t lo = f == 0 ? 0 : (int64_t{1} << static_cast<int>(std::floor(std::log2(static_cast<double>(f)))));
+    int64_t hi = f == 0 ? 0 : 2 * lo - 1;
+    return "[" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+  };
   for (size_t r = 0; r < labels.size(); ++r) {
     user_group[r] = ufreq[r] <= ut ? "tail user" : "head user";
     item_group[r] = ifreq[r] <= it ? "tail item" : "head item";
     group[r] = user_group[r] + " / " + item_group[r];
-    // Buckets of item train frequency: 0, 1, 2-3, 4-7, ..., as [lo, hi].
-    int64_t f = ifreq[r];
-    int64_t lo = f == 0 ? 0 : (int64_t{1} << static_cast<int>(std::floor(std::log2(static_cast<double>(f)))));
-    int64_t hi = f == 0 ? 0 : 2 * lo - 1;
-    bucket[r] = "[" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+    bucket[r] = bucket_of(ifreq[r]);
+    user_bucket[r] = bucket_of(ufreq[r]);
   }
   auto groups = metrics::grouped(probs, labels, group);
   std::sort(groups.begin(), groups.end(), [](const auto& a, const auto& b) { return a.group < b.group; });
@@ -66,10 +69,12 @@ nlohmann::json long_tail_metrics(const data::Dataset& ds, const data::Split& spl
     std::sort(g.begin(), g.end(), [](const auto& a, const auto& b) { return a.group < b.group; });
     return g;
   };
-  auto buckets = metrics::grouped(probs, labels, bucket);
-  std::sort(buckets.begin(), buckets.end(), [](const auto& a, const auto& b) {
-    return std::stoll(a.group.substr(1)) < std::stoll(b.group.substr(1));
-  });
+  auto by_bucket = [&](const std::vector<std::string>& b) {
+    auto g = metrics::grouped(probs, labels, b);
+    std::sort(g.begin(), g.end(),
+              [](const auto& x, const auto& y) { return std::stoll(x.group.substr(1)) < std::stoll(y.group.substr(1)); });
+    return g;
+  };
   return {{"tail_quantile", tail_quantile},
           {"user_threshold", ut},
           {"item_threshold", it},
@@ -77,7 +82,8 @@ nlohmann::json long_tail_metrics(const data::Dataset& ds, const data::Split& spl
           {"groups", to_json(groups)},
           {"users", to_json(by_name(metrics::grouped(probs, labels, user_group)))},
           {"items", to_json(by_name(metrics::grouped(probs, labels, item_group)))},
-          {"item_frequency_buckets", to_json(buckets)}};
+          {"item_frequency_buckets", to_json(by_bucket(bucket))},
+          {"user_frequency_buckets", to_json(by_bucket(user_bucket))}};
 }
 
 }  // namespace clickprompt::train

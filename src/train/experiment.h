@@ -2,9 +2,9 @@
 // The paper's experiments in one command: an experiment config names a data
 // set, CTR backbones, PLMs, variants and seeds; run_experiment trains the whole
 // grid (resumable: a run whose result.json exists is skipped, an interrupted
-// one resumes from its last checkpoint) and write_report turns the finished
-// runs into CSV + Markdown tables shaped like the paper's Tables 2-6 and PNG
-// plots. docs/clickprompt.md describes the config and the report.
+// one resumes from its last checkpoint) and write_report hands the grid's run
+// folders to report/grid_report.h: Tables 2-6 (Markdown, CSV, LaTeX), figures
+// (SVG, PDF, PNG) and report.html. docs/clickprompt.md describes the config and the report.
 #include <yaml-cpp/yaml.h>
 
 #include <string>
@@ -34,8 +34,8 @@ struct ExperimentOptions {
 // Trains what is missing, then writes <out_dir>/report/. Returns the number of runs trained.
 int run_experiment(const YAML::Node& config, const ExperimentOptions& opt);
 
-// The report of the finished runs under out_dir (report/results.csv,
-// table2..table6 .md/.csv, report.md, *.png).
+// The report of the runs under out_dir (report/: results.csv, table2..table6
+// .md/.csv/.tex, report.md, report.html, figures as .svg/.pdf/.png).
 void write_report(const YAML::Node& config, const std::string& out_dir);
 
 }  // namespace clickprompt::train
