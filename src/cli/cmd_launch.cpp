@@ -116,8 +116,7 @@ int launch(const LaunchArgs& a) {
             << " of " << world << ", rendezvous at " << a.master_addr << ":" << a.master_port << "\n";
 
   int running = a.nproc, failures = 0;
-  bool stopping = false;
-  int sent = 0;  // the strongest stop signal sent so far
+  int sent = 0;  // the strongest stop signal sent so far (0: not stopping)
   int interrupted_by = 0;
   double stop_deadline = -1;  // when SIGKILL follows SIGTERM
   auto signal_all = [&](int sig) {
@@ -151,9 +150,8 @@ int launch(const LaunchArgs& a) {
         w.sent = sent;
         std::cerr << "launch: rank " << w.rank << " (local rank " << w.local_rank << ", pid " << w.pid << ") "
                   << describe(status) << " after " << core::format_number(w.seconds) << " s"
-                  << (stopping ? "" : "; stopping the other " + std::to_string(running) + " worker(s)") << "\n";
-        if (!stopping) {
-          stopping = true;
+                  << (sent ? "" : "; stopping the other " + std::to_string(running) + " worker(s)") << "\n";
+        if (!sent) {
           sent = SIGTERM;
           signal_all(SIGTERM);
           stop_deadline = elapsed() + a.grace;

@@ -132,6 +132,12 @@ std::string read_sealed(const std::string& path, const std::string& hint) {
   return content;
 }
 
+nlohmann::json read_sealed_json(const std::string& path, const std::string& hint) {
+  auto j = nlohmann::json::parse(read_sealed(path, hint), nullptr, false);
+  if (!j.is_object()) throw CorruptFile(path + " is not a JSON object; " + hint);
+  return j;
+}
+
 void verify_sealed(const std::string& path, std::string_view content, const std::string& hint) {
   check(path, sha256_hex(content), hint);
 }

@@ -2,6 +2,7 @@
 // SHA-256 (OpenSSL's libcrypto) of bytes and of files, as lowercase hex: the
 // checksums a model bundle's manifest lists for every file it holds, and the
 // seals of every other file the tool writes and reads back.
+#include <nlohmann/json.hpp>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -25,6 +26,8 @@ std::string sha256_file(const std::string& path);
 void write_sealed(const std::string& path, std::string_view content);
 void write_sealed(const std::string& path, const std::function<void(const std::string& tmp_path)>& writer);
 std::string read_sealed(const std::string& path, const std::string& hint);
+// read_sealed of a JSON object (result.json); CorruptFile with `hint` when it is not one.
+nlohmann::json read_sealed_json(const std::string& path, const std::string& hint);
 // Verifies a file (streamed) against its seal; for files read another way (mmap, torch).
 void verify_sealed(const std::string& path, const std::string& hint);
 void verify_sealed(const std::string& path, std::string_view content, const std::string& hint);

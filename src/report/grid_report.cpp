@@ -68,12 +68,6 @@ double group_metric(const nlohmann::json& j, const std::string& list, const std:
   return NAN;
 }
 
-nlohmann::json read_json(const std::string& path) {
-  auto r = nlohmann::json::parse(core::read_sealed(path, kHint), nullptr, false);
-  if (!r.is_object()) throw CorruptFile(path + " is not a JSON object; " + kHint);
-  return r;
-}
-
 // metrics.jsonl's records (empty when the run has none yet).
 std::vector<nlohmann::json> epochs_of(const std::string& dir) {
   std::vector<nlohmann::json> out;
@@ -384,7 +378,7 @@ void write_grid_report(const Grid& g, const std::string& rdir) {
                    std::to_string(run.seed) + "/" + run.variant,
                run.dir, run_status(run.dir), nullptr};
     if (e.status == "finished") {
-      e.result = read_json(run.dir + "/result.json");
+      e.result = core::read_sealed_json(run.dir + "/result.json", kHint);
       rs.push_back({run.plm, run.backbone, run.variant, run.seed, e.result});
     }
     entries.push_back(e);
@@ -488,7 +482,7 @@ void write_runs_report(const std::vector<std::string>& run_dirs, const std::stri
   for (const auto& dir : run_dirs) {
     RunEntry e{std::filesystem::path(dir).filename().string(), dir, run_status(dir), nullptr};
     if (e.status == "finished") {
-      e.result = read_json(dir + "/result.json");
+      e.result = core::read_sealed_json(dir + "/result.json", kHint);
       const auto& j = e.result;
       auto text = [&](const char* k) { return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : "?"; };
       t.rows.push_back({e.name, text("model"), fmt("%.0f", num(j, "seed")), fmt("%.0f", num(j, "best_epoch")),

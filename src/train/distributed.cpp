@@ -164,15 +164,21 @@ Group::Group(const Env& env, const std::string& backend, const std::string& devi
 
 Group::~Group() = default;
 
-void Group::all_reduce_sum(std::vector<torch::Tensor>& tensors, const char* what) {
+// One collective per tensor, all issued, then all awaited.
+void Group::each(std::vector<torch::Tensor>& tensors, const char* what,
+                 const std::function<c10::intrusive_ptr<c10d::Work>(std::vector<at::Tensor>&)>& issue) {
   guarded(*this, what, [&] {
     std::vector<c10::intrusive_ptr<c10d::Work>> work;
     for (auto& t : tensors) {
       std::vector<at::Tensor> one{t};
-      work.push_back(impl_->pg->allreduce(one));
+      work.push_back(issue(one));
     }
     for (auto& w : work) w->wait(timeout_);
   });
+}
+
+void Group::all_reduce_sum(std::vector<torch::Tensor>& tensors, const char* what) {
+  each(tensors, what, [&](std::vector<at::Tensor>& one) { return impl_->pg->allreduce(one); });
 }
 
 std::vector<torch::Tensor> Group::all_gather(const torch::Tensor& t, const char* what,
@@ -195,16 +201,9 @@ std::vector<torch::Tensor> Group::all_gather(const torch::Tensor& t, const char*
 }
 
 void Group::broadcast(std::vector<torch::Tensor>& tensors, const char* what, int root) {
-  guarded(*this, what, [&] {
-    c10d::BroadcastOptions o;
-    o.rootRank = root;
-    std::vector<c10::intrusive_ptr<c10d::Work>> work;
-    for (auto& t : tensors) {
-      std::vector<at::Tensor> one{t};
-      work.push_back(impl_->pg->broadcast(one, o));
-    }
-    for (auto& w : work) w->wait(timeout_);
-  });
+  c10d::BroadcastOptions o;
+  o.rootRank = root;
+  each(tensors, what, [&](std::vector<at::Tensor>& one) { return impl_->pg->broadcast(one, o); });
 }
 
 std::string Group::broadcast(const std::string& bytes, const char* what, int root) {
@@ -381,26 +380,23 @@ void all_reduce_gradients(Group& g, const std::vector<torch::Tensor>& params, do
       all_idx = g.all_gather(idx, "the sparse gradient rows all-gather", idx_len);
       all_val = g.all_gather(val, "the sparse gradient values all-gather", val_len);
     }
+    // Rank r's buffers hold its tables in order: a running offset per rank walks them.
+    std::vector<int64_t> io(g.size(), 0), vo(g.size(), 0);
     for (size_t s = 0; s < sparse.size(); ++s) {
       auto& p = const_cast<torch::Tensor&>(params[sparse[s]]);
       std::vector<torch::Tensor> ri, rv;
-      for (int r = 0; r < g.size() && max_idx > 0; ++r) {
-        int64_t io = 0, vo = 0;
-        for (size_t t = 0; t < s; ++t) {
-          const int64_t rows = std::max<int64_t>(0, layout[r][sparse[t]]);
-          io += rows;
-          vo += rows * row_width[t];
-        }
+      for (int r = 0; r < g.size(); ++r) {
         const int64_t rows = std::max<int64_t>(0, layout[r][sparse[s]]);
-        if (rows == 0) continue;
-        ri.push_back(all_idx[r].slice(0, io, io + rows));
-        rv.push_back(all_val[r].slice(0, vo, vo + rows * row_width[s]));
+        if (rows > 0) {
+          ri.push_back(all_idx[r].slice(0, io[r], io[r] + rows));
+          rv.push_back(all_val[r].slice(0, vo[r], vo[r] + rows * row_width[s]));
+        }
+        io[r] += rows;
+        vo[r] += rows * row_width[s];
       }
-      auto vshape = p.sizes().vec();
-      vshape[0] = -1;
-      auto opts = p.options().layout(torch::kStrided);
       auto indices = ri.empty() ? torch::empty({1, 0}, torch::kInt64) : torch::cat(ri).to(p.device()).unsqueeze(0);
-      auto values = rv.empty() ? torch::empty({0}, opts) : torch::cat(rv).to(p.device());
+      auto values = rv.empty() ? torch::empty({0}, p.options()) : torch::cat(rv).to(p.device());
+      auto vshape = p.sizes().vec();
       vshape[0] = indices.size(1);
       p.mutable_grad() = torch::sparse_coo_tensor(indices, values.view(vshape), p.sizes()).coalesce();
     }

@@ -18,10 +18,15 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+namespace c10d {
+class Work;
+}
 
 namespace clickprompt::train::dist {
 
@@ -87,6 +92,9 @@ class Group {
 
  private:
   struct Impl;
+  // Runs `issue` on each tensor (one-element lists, as c10d takes them), then waits for all.
+  void each(std::vector<torch::Tensor>& tensors, const char* what,
+            const std::function<c10::intrusive_ptr<c10d::Work>(std::vector<at::Tensor>&)>& issue);
   std::unique_ptr<Impl> impl_;
   int rank_ = 0, size_ = 1;
   std::string backend_;

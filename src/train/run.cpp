@@ -76,10 +76,7 @@ void write_run_files(const std::string& out_dir, const YAML::Node& config, const
 }
 
 nlohmann::json read_result(const std::string& run_dir) {
-  const std::string path = run_dir + "/result.json";
-  auto r = nlohmann::json::parse(core::read_sealed(path, kRunHint), nullptr, false);
-  if (!r.is_object()) throw CorruptFile(path + " is not a JSON object; " + kRunHint);
-  return r;
+  return core::read_sealed_json(run_dir + "/result.json", kRunHint);
 }
 
 YAML::Node read_run_config(const std::string& run_dir) {
